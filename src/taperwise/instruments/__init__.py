@@ -1,0 +1,1 @@
+"""taperwise.instruments."""
