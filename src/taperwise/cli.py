@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from taperwise.commands import register_all
@@ -24,6 +23,13 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+
+@app.callback()
+def _root() -> None:
+    """taperwise: measure, record, randomise, analyse. It never proposes a dose."""
+
+
 register_all(app)
 
 
@@ -34,14 +40,17 @@ def main(argv: list[str] | None = None) -> int:
     except TaperwiseError as exc:
         sys.stderr.write(f"{exc}\n")
         return 2
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code or 0)
-    except click.ClickException as exc:
-        exc.show()
-        return int(exc.exit_code)
-    except click.exceptions.Abort:
-        sys.stderr.write("aborted\n")
-        return 1
+    except Exception as exc:
+        # typer vendors click; recognise its exceptions by behaviour rather than by class path.
+        if type(exc).__name__ in {"Exit", "NoArgsIsHelpError"}:
+            return int(getattr(exc, "exit_code", 0) or 0)
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+            exc.show()
+            return int(exc.exit_code)
+        if type(exc).__name__ == "Abort":
+            sys.stderr.write("aborted\n")
+            return 1
+        raise
     return result if isinstance(result, int) else 0
 
 
