@@ -20,6 +20,7 @@ run: setup
 
 ## whole suite, slow tests included; PostgreSQL and Chromium are installed/started by the test setup
 test: setup
+	bash scripts/install-test-services.sh
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
 test-fast: setup

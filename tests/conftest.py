@@ -12,25 +12,7 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def reference_data_root() -> Path:
-    override = os.environ.get("TAPERWISE_REFERENCE_DATA")
-    if override:
-        return Path(override)
-    return REPO_ROOT.parent / "shared" / "reference-data"
-
-
-def require_reference(*parts: str) -> Path:
-    """Path to a reference data file or folder; skip (or fail under CI) when it is absent."""
-    path = reference_data_root().joinpath(*parts)
-    if not path.exists():
-        message = f"reference data not found: {path} (set TAPERWISE_REFERENCE_DATA)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+from refdata import REPO_ROOT, reference_data_root, require_reference  # noqa: F401  (re-exported)
 
 
 @pytest.fixture
@@ -50,3 +32,56 @@ def cli(capsys):
         return code, captured.out, captured.err
 
     return _run
+
+
+def _service_missing(message: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for this test worker (started here, stopped at the end)."""
+    from pg_server import PostgresServer
+
+    url = os.environ.get("TAPERWISE_TEST_POSTGRES_URL")
+    if url:
+        yield None
+        return
+    try:
+        server = PostgresServer().start()
+    except (FileNotFoundError, RuntimeError) as exc:
+        _service_missing(f"PostgreSQL not available: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    import uuid
+
+    if postgres_server is None:
+        return os.environ["TAPERWISE_TEST_POSTGRES_URL"]
+    return postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> str:
+    """Run a test on SQLite (file, WAL) and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'study.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def kmc_study(db_url):
+    """A study created from examples/kmc-vs-buprenorphine-vs-placebo.yaml on SQLite and PostgreSQL."""
+    from store_helpers import KMC_PROTOCOL, new_study
+
+    if not KMC_PROTOCOL.exists():
+        pytest.fail(f"example protocol missing: {KMC_PROTOCOL}")
+    engine, study_id, proto = new_study(db_url)
+    yield engine, study_id, proto
+    engine.dispose()
