@@ -22,7 +22,8 @@ from taperwise.simulate.cows_items import cows_items_for_total
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = Path(__file__).resolve().parent / "protocol" / "examples"
+#: The shipped example protocols (package data; `examples/` in the repository links to them).
+EXAMPLES = Path(__file__).resolve().parent / "examples"
 DEMO_PROTOCOL = EXAMPLES / "kmc-vs-buprenorphine-vs-placebo.yaml"
 START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
 
@@ -167,7 +168,26 @@ def build_demo(
                 )
                 counts["alerts"] += len(alerts)
                 amount = _scheduled_amount(arm, day)
-                if amount is not None:
+                below_induction = (
+                    arm.is_buprenorphine
+                    and day == 1
+                    and score < protocol.safety.buprenorphine_min_cows
+                )
+                if amount is not None and below_induction:
+                    # the protocol's induction rule: hold the first buprenorphine dose below the COWS threshold
+                    _, alerts = record_dose(
+                        session,
+                        nurse,
+                        study_id=study_id,
+                        code=code,
+                        amount=amount,
+                        unit=arm.regimen.unit,
+                        given=False,
+                        hold_reason="COWS below the protocol's buprenorphine induction threshold",
+                        time=when + dt.timedelta(minutes=15),
+                    )
+                    counts["alerts"] += len(alerts)
+                elif amount is not None:
                     _, alerts = record_dose(
                         session,
                         nurse,

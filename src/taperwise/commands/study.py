@@ -75,9 +75,50 @@ def study_init(
         )
 
 
+def _group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
+    """The sub-app ``name`` registered by another command module, or a new one."""
+    for group in app.registered_groups:
+        if group.name == name and group.typer_instance is not None:
+            return group.typer_instance
+    sub = typer.Typer(help=help_text, no_args_is_help=True)
+    app.add_typer(sub, name=name)
+    return sub
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(study_app, name="study")
     app.add_typer(audit_app, name="audit")
+    randomize_app = _group(app, "randomize", "Randomisation lists and concealed assignment.")
+
+    @randomize_app.command("participant")
+    def randomize_participant_cmd(
+        code: str = typer.Argument(..., help="Participant code (must be eligible and consented)."),
+        db: str = DB_OPTION,
+        study: str = STUDY_OPTION,
+        user: str = USER_OPTION,
+        role: str = ROLE_OPTION,
+        json_output: bool = JSON_OPTION,
+    ) -> None:
+        """Reveal the next concealed assignment for one participant (blinded roles see the label only)."""
+        from taperwise.commands._common import console
+        from taperwise.jsonout import emit
+        from taperwise.store.engine import transaction
+        from taperwise.store.participants import randomise
+
+        who = actor(user, role)
+        engine = open_engine(db)
+        with transaction(engine) as session:
+            outcome = randomise(session, who, study_id=study, code=code)
+        shown = outcome.public(unblinded=who.role in ("pharmacist", "admin"))
+        if json_output:
+            emit(shown)
+        else:
+            typer.echo(
+                f"{code} randomised: arm label {shown['arm_label']}"
+                + (f" ({shown['arm']})" if "arm" in shown else "")
+            )
+            if outcome.warning:
+                console.print(f"[yellow]{outcome.warning}[/]")
 
     @app.command("enroll")
     def enroll_cmd(

@@ -74,8 +74,12 @@ def create_study(
     source: str,
     study_id: str | None = None,
     seed: int | None = None,
+    allocation_list: bool = True,
 ) -> Study:
-    """Create a study from protocol YAML text: sites and, for block designs, the concealed list."""
+    """Create a study from protocol YAML text: sites and, for block designs, the concealed list.
+
+    ``allocation_list=False`` is for imported trials whose allocation happened in the source.
+    """
     from taperwise.protocol import parse_protocol
 
     protocol = parse_protocol(protocol_text, source=source)
@@ -107,7 +111,8 @@ def create_study(
     )
     for code in site_codes(protocol):
         session.add(Site(study_id=sid, code=code, name=code))
-    _create_allocation_list(session, actor, study, protocol, seed)
+    if allocation_list:
+        _create_allocation_list(session, actor, study, protocol, seed)
     session.flush()
     return study
 
