@@ -42,7 +42,7 @@ Retention (``completed``, ``exit_day``, ``exit_reason``)
     in CTN-0027 and CTN-0051, so the reason is "a reason recorded for this participant", not a
     verified cause of exit.
 Assessments
-    One row per ``withdrawal.csv`` row: instrument ``withdrawal_band`` version ``ctn0094-1.0.6``,
+    One row per ``withdrawal.csv`` row: instrument ``withdrawal_band`` version ``1.0.0``,
     ``total`` = the band 0-3 (NaN where the source is missing, then ``complete`` false),
     ``items`` = JSON ``{"band": value}``, ``visit`` = ``"day{day}"``, ``hours_since_first_dose`` =
     ``24 * (day - first_dose_day)``. ``subtotal_no_gi``, ``hours_since_last_opioid``, ``stage`` and
@@ -78,7 +78,7 @@ log = logging.getLogger(__name__)
 
 STUDY_IDS: dict[int, str] = {27: "ctn0027", 30: "ctn0030", 51: "ctn0051"}
 INSTRUMENT = "withdrawal_band"
-INSTRUMENT_VERSION = "ctn0094-1.0.6"
+INSTRUMENT_VERSION = "1.0.0"  # version of the withdrawal_band definition; the source package version is in meta
 PACKAGE = "public.ctn0094data 1.0.6"
 LICENCE = "MIT"
 CITATION = (
