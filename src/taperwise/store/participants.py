@@ -241,14 +241,14 @@ def _minimise(session: Session, study: Study, protocol: Any, participant: Partic
         arms=arms,
         ratio=[int(ratio.get(a, 1)) for a in arms],
         factors=factors,
-        seed=int(base_seed) + len(history),
+        seed=int(base_seed),  # the minimiser derives each participant's draw from its position
         **_minimisation_options(settings),
     )
     return minimiser.assign(_stratum_levels(participant, list(factors)), history).arm
 
 
 def _minimisation_options(settings: Any) -> dict[str, Any]:
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"method": getattr(settings, "imbalance", "range")}
     for name in ("weights", "p_best"):
         value = getattr(settings, name, None)
         if value is not None:
