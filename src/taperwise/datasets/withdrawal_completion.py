@@ -60,22 +60,22 @@ def load(
     statuses = tuple(statuses)
     bad = [s for s in statuses if s not in STATUSES]
     if bad:
-        raise ValidationError(f"withdrawal_completion: unknown status {bad}; allowed: {', '.join(STATUSES)}")
-    with resources.files("taperwise.datasets").joinpath(CSV_NAME).open("r", encoding="utf-8") as fh:
-        df = pd.read_csv(fh)
-    df = df[df["status"].isin(statuses)]
-    if comparison_prefix:
-        df = df[df["comparison"].str.startswith(comparison_prefix)]
-    excl = set(exclude)
-    unknown = excl - set(df["study_id"]) - set(pd.read_csv(_path())["study_id"])
+        raise ValidationError(
+            f"withdrawal_completion: unknown status {bad}; allowed: {', '.join(STATUSES)}"
+        )
+    with _path().open("r", encoding="utf-8") as fh:
+        full = pd.read_csv(fh)
+    unknown = set(exclude) - set(full["study_id"])
     if unknown:
         raise ValidationError(f"withdrawal_completion: unknown study ids {sorted(unknown)}")
-    df = df[~df["study_id"].isin(excl)]
+    df = full[full["status"].isin(statuses) & ~full["study_id"].isin(set(exclude))]
+    if comparison_prefix:
+        df = df[df["comparison"].str.startswith(comparison_prefix)]
     df.attrs["citation"] = CITATION
     return df.reset_index(drop=True)
 
 
-def _path():
+def _path():  # noqa: ANN202 - importlib Traversable
     return resources.files("taperwise.datasets").joinpath(CSV_NAME)
 
 
