@@ -111,7 +111,13 @@ def build_demo(
                 comedications=["midazolam"] if rng.random() < 0.05 else [],
             )
             counts["alerts"] += len(alerts)
-            outcome = randomise(session, investigator, study_id=study_id, code=code)
+            outcome = randomise(
+                session,
+                investigator,
+                study_id=study_id,
+                code=code,
+                at=enrolled_at + dt.timedelta(minutes=30),
+            )
         arm = protocol.arm(outcome.arm)
         randomised[arm.id] = randomised.get(arm.id, 0) + 1
         effect = DEMO_ARM_EFFECT.get(arm.drug_class, 0.2)

@@ -144,9 +144,18 @@ def _stratum_levels(participant: Participant, factors: list[str]) -> dict[str, s
 
 
 def randomise(
-    session: Session, actor: Actor, *, study_id: str | None, code: str
+    session: Session,
+    actor: Actor,
+    *,
+    study_id: str | None,
+    code: str,
+    at: dt.datetime | None = None,
 ) -> RandomisationOutcome:
-    """Reveal the next concealed assignment for an eligible, consented participant."""
+    """Reveal the next concealed assignment for an eligible, consented participant.
+
+    ``at`` overrides the randomisation time; only simulated studies (the demo) use it, so that the
+    simulated clock and the randomisation time agree. Real randomisation is stamped with now.
+    """
     from taperwise.randomize import next_assignment, stratum_key
 
     study = get_study(session, study_id)
@@ -182,7 +191,7 @@ def randomise(
         used_sequences = {r.sequence for r in rows if r.used_by is not None}
         assignment = next_assignment([_entry(r) for r in rows], used_sequences, stratum)
         entry_row = next(r for r in rows if r.sequence == assignment.entry.sequence)
-        entry_row.used_by, entry_row.used_at = participant.id, utcnow()
+        entry_row.used_by, entry_row.used_at = participant.id, at or utcnow()
         arm, sequence = entry_row.arm_id, entry_row.sequence
         warning, used, size = assignment.warning, assignment.used_after, assignment.size
     old = {
@@ -191,7 +200,7 @@ def randomise(
         "allocation_sequence": None,
     }
     participant.arm_id = arm
-    participant.randomised_at = utcnow()
+    participant.randomised_at = at or utcnow()
     participant.allocation_sequence = sequence
     audit.append(
         session,
