@@ -2,9 +2,10 @@
 
 Every record goes through the same service functions as bedside entry (scoring, safety rules,
 audit), so the demo shows alerts, holds and the audit trail as a real study would. The data are
-SIMULATED and say nothing about any product: the candidate arm is given no effect on withdrawal
-(the default assumption until a trial measures one), buprenorphine a moderate one, and magnesium
-citrate a laxative GI effect (DESIGN.md §4). Doses are the amounts written in the example
+SIMULATED by :class:`taperwise.simulate.participants.ParticipantSimulator` from the protocol's
+default scenario and say nothing about any product: the candidate arm is given no effect on
+withdrawal (the default assumption until a trial measures one), buprenorphine its default class
+effect, and magnesium citrate a laxative GI effect (DESIGN.md §4). Doses are the amounts written in the example
 protocol's regimen; the software never proposes a dose.
 """
 
@@ -18,17 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from taperwise.simulate.cows_items import cows_items_for_total
-
 log = logging.getLogger(__name__)
 
 #: The shipped example protocols (package data; `examples/` in the repository links to them).
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 DEMO_PROTOCOL = EXAMPLES / "kmc-vs-buprenorphine-vs-placebo.yaml"
 START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
-
-#: Relative reduction of the withdrawal curve by arm drug class in the demo (assumptions, not findings).
-DEMO_ARM_EFFECT = {"buprenorphine": 0.45, "kratom_product": 0.0, "placebo": 0.0}
 
 
 @dataclass(frozen=True)
@@ -45,13 +41,6 @@ class DemoSummary:
         return self.__dict__.copy()
 
 
-def withdrawal_curve(hours_since_last_use: np.ndarray, peak: float) -> np.ndarray:
-    """Mean COWS by hours since last short-acting opioid use: rises from ~8 h, peaks ~36-48 h."""
-    h = np.asarray(hours_since_last_use, dtype=float)
-    shape = (h / 42.0) ** 2.2 * np.exp(2.2 * (1 - h / 42.0))
-    return 2.0 + peak * np.clip(shape, 0.0, None)
-
-
 def build_demo(
     engine,
     *,
@@ -61,6 +50,7 @@ def build_demo(
     progress: Callable[[int, int], None] | None = None,
 ) -> DemoSummary:
     """Create the demo study in ``engine`` and fill it with simulated participants."""
+    from taperwise.simulate.participants import ParticipantSimulator
     from taperwise.store.audit import Actor
     from taperwise.store.engine import transaction
     from taperwise.store.participants import enroll, randomise
@@ -86,10 +76,10 @@ def build_demo(
         )
         study_id = study.id
         protocol = protocol_of(study)
+    simulator = ParticipantSimulator(protocol)
     strata = dict(protocol.randomisation.strata or {})
     counts = {"assessments": 0, "doses": 0, "alerts": 0, "completed": 0}
     randomised: dict[str, int] = {}
-    days = int(protocol.schedule.days)
     for index in range(n_participants):
         code = f"D{index + 1:03d}"
         levels = {k: str(rng.choice([str(v) for v in vals])) for k, vals in strata.items()}
@@ -120,44 +110,34 @@ def build_demo(
             )
         arm = protocol.arm(outcome.arm)
         randomised[arm.id] = randomised.get(arm.id, 0) + 1
-        effect = DEMO_ARM_EFFECT.get(arm.drug_class, 0.2)
-        peak = float(rng.normal(14.0, 3.5)) * (1 - effect)
-        gi_boost = 0.25 if arm.contains_magnesium else 0.0
-        dropout_day = None
+        course = simulator.participant(arm.id, rng)
         first_dose = enrolled_at + dt.timedelta(hours=1)
         with transaction(engine) as session:
-            baseline = float(
-                withdrawal_curve(np.array([(enrolled_at - last_use).total_seconds() / 3600]), 14.0)[
-                    0
-                ]
-            )
             _, alerts = record_assessment(
                 session,
                 rater,
                 study_id=study_id,
                 code=code,
-                instrument="cows",
-                items=cows_items_for_total(max(baseline, 8.0), rng),
+                instrument=course.instrument,
+                items=course.baseline_items,
                 time=enrolled_at,
                 context="baseline",
             )
             counts["assessments"] += 1
             counts["alerts"] += len(alerts)
-            for day in range(1, days + 1):
+            for day in range(1, course.exit_day + 1):
                 when = first_dose + dt.timedelta(days=day - 1)
-                hours = (when - last_use).total_seconds() / 3600
-                mean = float(withdrawal_curve(np.array([hours]), peak)[0])
-                score = max(0.0, rng.normal(mean, 2.0))
+                score = course.scores[day - 1]
                 _, alerts = record_assessment(
                     session,
                     rater,
                     study_id=study_id,
                     code=code,
-                    instrument="cows",
-                    items=cows_items_for_total(score, rng, gi_boost=gi_boost),
+                    instrument=course.instrument,
+                    items=course.items[day - 1],
                     time=when,
                     context="pre-dose",
-                    gi_attributed_to_product=bool(gi_boost and rng.random() < 0.3),
+                    gi_attributed_to_product=course.gi_attributed[day - 1],
                 )
                 counts["assessments"] += 1
                 counts["alerts"] += len(alerts)
@@ -205,7 +185,7 @@ def build_demo(
                     )
                     counts["doses"] += 1
                     counts["alerts"] += len(alerts)
-                if gi_boost and rng.random() < 0.08:
+                if arm.contains_magnesium and rng.random() < 0.08:
                     _, alerts = record_adverse_event(
                         session,
                         nurse,
@@ -217,33 +197,16 @@ def build_demo(
                         onset=when + dt.timedelta(hours=3),
                     )
                     counts["alerts"] += len(alerts)
-                if rng.random() < 0.02 + 0.006 * score:
-                    dropout_day = day
-                    break
-            if dropout_day is None:
-                record_exit(
-                    session,
-                    investigator,
-                    study_id=study_id,
-                    code=code,
-                    day=days,
-                    reason="completed",
-                    time=first_dose + dt.timedelta(days=days),
-                )
-                counts["completed"] += 1
-            else:
-                reason = str(
-                    rng.choice(["withdrew_consent", "lost_to_follow_up", "lack_of_efficacy"])
-                )
-                record_exit(
-                    session,
-                    investigator,
-                    study_id=study_id,
-                    code=code,
-                    day=dropout_day,
-                    reason=reason,
-                    time=first_dose + dt.timedelta(days=dropout_day),
-                )
+            record_exit(
+                session,
+                investigator,
+                study_id=study_id,
+                code=code,
+                day=course.exit_day,
+                reason=course.exit_reason,
+                time=first_dose + dt.timedelta(days=course.exit_day),
+            )
+            counts["completed"] += int(course.completed)
         if progress:
             progress(index + 1, n_participants)
     return DemoSummary(

@@ -400,3 +400,34 @@ def test_naive_and_aware_times_can_be_mixed():
     f = facts(assessments=(AssessmentFact(aware, "cows", 3, True, {}),))
     alerts = evaluate(KMC_P, f, cows(0, 20))  # naive 08:00 taken as UTC
     assert ids(alerts) == ["cows.rise_24h"]
+
+
+def test_gi_flag_raised_once_per_participant_in_24h():
+    earlier = cows(-23, 6, items={"gi_upset": 2})
+    again = cows(0, 6, items={"gi_upset": 1})
+    assert evaluate(KMC_P, facts(arm="KMC", assessments=(earlier,)), again) == []
+    older = cows(-25, 6, items={"gi_upset": 2})
+    assert ids(evaluate(KMC_P, facts(arm="KMC", assessments=(older,)), again)) == [
+        "gi.confound_magnesium"
+    ]
+    quiet = cows(-2, 6, items={"gi_upset": 0})
+    assert ids(evaluate(KMC_P, facts(arm="KMC", assessments=(quiet,)), again)) == [
+        "gi.confound_magnesium"
+    ]
+
+
+def test_gi_flag_repeats_daily_for_persistent_symptoms():
+    history = (cows(-48, 6, items={"gi_upset": 2}), cows(-24, 6, items={"gi_upset": 2}))
+    # flagged at -48 and again at -24 (24 h later); the next daily form is flagged again
+    assert ids(
+        evaluate(KMC_P, facts(arm="KMC", assessments=history), cows(0, 6, items={"gi_upset": 1}))
+    ) == ["gi.confound_magnesium"]
+    # a form 2 h after the -24 h flag is not flagged, and does not reset the 24 h clock
+    extra = (*history, cows(-22, 6, items={"gi_upset": 1}))
+    assert (
+        evaluate(KMC_P, facts(arm="KMC", assessments=history), cows(-22, 6, items={"gi_upset": 1}))
+        == []
+    )
+    assert ids(
+        evaluate(KMC_P, facts(arm="KMC", assessments=extra), cows(0, 6, items={"gi_upset": 1}))
+    ) == ["gi.confound_magnesium"]

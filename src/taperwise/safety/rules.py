@@ -311,7 +311,9 @@ def gi_confound(
     """Positive (or product-attributed) GI items in a study with a magnesium-citrate arm.
 
     With ``safety.gi_flag_all_arms`` (default) every arm of such a study is flagged, so that the
-    flag itself does not reveal the allocation; otherwise only magnesium-containing arms.
+    flag itself does not reveal the allocation; otherwise only magnesium-containing arms. The flag
+    is raised at most once per participant in any 24 h: an earlier GI-positive (or attributed)
+    assessment of the same instrument within the 24 h before this one already raised it.
     """
     if not isinstance(event, AssessmentFact):
         return []
@@ -326,6 +328,8 @@ def gi_confound(
     positive = {k: v for k, v in sorted(event.items.items()) if k in keys and v}
     if not positive and not event.gi_attributed_to_product:
         return []
+    if _gi_flagged_within_24h(facts, event, keys):
+        return []  # one flag per participant and 24 h keeps the alert inbox usable
     parts = [", ".join(f"{k}={v}" for k, v in positive.items())] if positive else []
     if event.gi_attributed_to_product:
         parts.append("rater attributed GI symptoms to the study product")
@@ -338,6 +342,23 @@ def gi_confound(
             "record the attribution flag; the SAP's no-GI-items sensitivity analysis applies",
         )
     ]
+
+
+def _gi_flagged_within_24h(facts: ParticipantFacts, event: AssessmentFact, keys: object) -> bool:
+    """Whether the rule already fired for this participant less than 24 h before ``event``.
+
+    Replays the rule over the earlier GI-positive assessments of the same instrument: a flag is
+    raised at a positive assessment when no flag was raised in the 24 h before it.
+    """
+    day = dt.timedelta(hours=24)
+    last_flag: dt.datetime | None = None
+    for earlier in sorted(facts.assessments, key=lambda a: a.time):
+        if earlier.instrument != event.instrument or earlier.time > event.time:
+            continue
+        positive = earlier.gi_attributed_to_product or any(earlier.items.get(k) for k in keys)
+        if positive and (last_flag is None or earlier.time - last_flag >= day):
+            last_flag = earlier.time
+    return last_flag is not None and event.time - last_flag < day
 
 
 def _enrolment_arms(protocol: Protocol, facts: ParticipantFacts) -> list[Arm]:
