@@ -1,0 +1,294 @@
+"""Web benchmark: concurrent raters posting COWS assessments over loopback HTTP.
+
+N raters (default 50), each with its own account and participant, post assessments to a live
+uvicorn server (a separate process on 127.0.0.1) for D seconds (default 60), each pacing itself
+at one request per ``--interval`` seconds (default 1 s: a busy ward, far above the ~1 entry per
+minute of bedside practice) -- with ``--interval 0`` they post back-to-back (saturation).
+Measured client-side: latency percentiles of every POST. Then the database is checked: every
+201 answer has exactly one stored assessment (no lost, no duplicated writes), nothing else was
+stored, and the audit hash chain verifies.
+
+Run: ``python benchmarks/bench_web.py [--backends sqlite,postgresql] [--runs 5] [--duration 60]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+PASSWORD = "bench-password-1"
+ITEMS = [
+    {
+        "pulse": 2,
+        "sweating": 1,
+        "restlessness": 3,
+        "pupil_size": 1,
+        "bone_joint_aches": 2,
+        "runny_nose_tearing": 1,
+        "gi_upset": 2,
+        "tremor": 1,
+        "yawning": 1,
+        "anxiety_irritability": 2,
+        "gooseflesh": 3,
+    },
+    {
+        "pulse": 1,
+        "sweating": 0,
+        "restlessness": 1,
+        "pupil_size": 0,
+        "bone_joint_aches": 1,
+        "runny_nose_tearing": 0,
+        "gi_upset": 0,
+        "tremor": 0,
+        "yawning": 1,
+        "anxiety_irritability": 1,
+        "gooseflesh": 0,
+    },
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def setup_database(url: str, raters: int) -> str:
+    """A KMC study with one participant and one rater account per simulated rater."""
+    from store_helpers import enrol_participant, new_study
+    from taperwise.store.engine import transaction
+    from taperwise.store.models import User
+    from taperwise.web.users import hash_password
+
+    engine, study_id, proto = new_study(url)
+    password_hash = hash_password(PASSWORD)  # one argon2 hash, shared by the bench accounts
+    with transaction(engine) as session:
+        for i in range(raters):
+            session.add(User(username=f"rater{i:02d}", role="rater", password_hash=password_hash))
+    for i in range(raters):
+        enrol_participant(
+            engine, study_id, proto, f"R{i:02d}", site="site_a" if i % 2 else "site_b"
+        )
+    engine.dispose()
+    return study_id
+
+
+def start_server(url: str, port: int) -> subprocess.Popen:
+    code = (
+        "import logging, sys; from taperwise.web.serve import serve; "
+        f"serve({url!r}, host='127.0.0.1', port={port}, log_level='warning', timeout_keep_alive=120)"
+    )
+    # keep-alive longer than the pacing interval: with uvicorn's default 5 s, a client posting
+    # every 5 s races the server closing the idle connection (httpx ReadError, request not sent)
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+async def rater(
+    base: str, index: int, study: str, duration: float, interval: float, results: dict
+) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        token = (
+            await client.post(
+                "/api/token", data={"username": f"rater{index:02d}", "password": PASSWORD}
+            )
+        ).json()["access_token"]
+        results["ready"] += 1
+        headers = {"Authorization": f"Bearer {token}"}
+        url = f"/api/studies/{study}/participants/R{index:02d}/assessments"
+        await results["start"].wait()
+        end = results["t0"] + duration
+        n = 0
+        # spread the paced raters over one interval so they do not all fire at once
+        await asyncio.sleep(interval * index / max(1, results["raters"]))
+        while time.perf_counter() < end:
+            started = time.perf_counter()
+            try:
+                response = await client.post(
+                    url, headers=headers, json={"instrument": "cows", "items": ITEMS[n % 2]}
+                )
+            except httpx.HTTPError as exc:  # a timeout counts as an error, not a crash
+                results["errors"].append(type(exc).__name__)
+                n += 1
+                continue
+            elapsed = time.perf_counter() - started
+            n += 1
+            if response.status_code == 201:
+                results["latency"].append(elapsed)
+                results["ids"].setdefault(index, []).append(response.json()["record"]["id"])
+            else:
+                results["errors"].append(f"{response.status_code} {response.text[:120]}")
+            if interval > 0:
+                await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
+
+
+async def drive(base: str, study: str, raters: int, duration: float, interval: float) -> dict:
+    results: dict = {
+        "latency": [],
+        "ids": {},
+        "errors": [],
+        "start": asyncio.Event(),
+        "ready": 0,
+        "raters": raters,
+    }
+    tasks = [
+        asyncio.create_task(rater(base, i, study, duration, interval, results))
+        for i in range(raters)
+    ]
+    while results["ready"] < raters:  # every rater logged in (argon2) before the clock starts
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)
+    results["t0"] = time.perf_counter()
+    results["start"].set()
+    await asyncio.gather(*tasks)
+    return results
+
+
+def verify(url: str, results: dict) -> dict:
+    from sqlalchemy import select
+
+    from taperwise.store.audit import verify_chain
+    from taperwise.store.engine import make_engine, read_session
+    from taperwise.store.models import Assessment, Participant
+
+    engine = make_engine(url)
+    with read_session(engine) as session:
+        stored = session.execute(
+            select(Participant.code, Assessment.id).join(
+                Participant, Participant.id == Assessment.participant_id
+            )
+        ).all()
+        chain = verify_chain(session)
+    engine.dispose()
+    acknowledged = [i for ids in results["ids"].values() for i in ids]
+    stored_ids = [i for _, i in stored]
+    per_code: dict[str, int] = {}
+    for code, _ in stored:
+        per_code[code] = per_code.get(code, 0) + 1
+    expected = {f"R{k:02d}": len(v) for k, v in results["ids"].items()}
+    return {
+        "lost": len(set(acknowledged) - set(stored_ids)),
+        "duplicated": len(stored_ids)
+        - len(set(stored_ids))
+        + (len(acknowledged) - len(set(acknowledged))),
+        "unexpected": len(set(stored_ids) - set(acknowledged)),
+        "per_participant_ok": per_code == {k: v for k, v in expected.items() if v},
+        "chain_ok": chain.ok,
+    }
+
+
+def run_once(backend: str, raters: int, duration: float, interval: float) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix="taperwise-bench-web-"))
+    server_pg = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp / 'bench.db'}"
+    else:
+        from pg_server import PostgresServer
+
+        server_pg = PostgresServer().start()
+        url = server_pg.create_database("bench")
+    try:
+        study = setup_database(url, raters)
+        port = _free_port()
+        proc = start_server(url, port)
+        try:
+            results = asyncio.run(
+                drive(f"http://127.0.0.1:{port}", study, raters, duration, interval)
+            )
+        finally:
+            proc.terminate()
+            proc.wait(20)
+        lat = sorted(results["latency"])
+        check = verify(url, results)
+        q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [float("nan")] * 99
+        if results["errors"]:
+            from collections import Counter
+
+            print(f"{backend}: errors {dict(Counter(results['errors']))}", flush=True)
+        return {
+            "backend": backend,
+            "requests": len(lat),
+            "errors": len(results["errors"]),
+            "rps": len(lat) / duration,
+            "p50_ms": q[49] * 1000,
+            "p95_ms": q[94] * 1000,
+            "p99_ms": q[98] * 1000,
+            "max_ms": lat[-1] * 1000 if lat else float("nan"),
+            **check,
+        }
+    finally:
+        if server_pg is not None:
+            server_pg.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--raters", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TAPERWISE_SECRET_KEY", "bench")
+    rows = []
+    for backend in args.backends.split(","):
+        for run in range(args.runs):
+            row = run_once(backend.strip(), args.raters, args.duration, args.interval)
+            row["run"] = run + 1
+            rows.append(row)
+            print(
+                f"{row['backend']:<10} run {row['run']}: {row['requests']} writes "
+                f"({row['rps']:.1f}/s), p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms, "
+                f"p99 {row['p99_ms']:.1f} ms, max {row['max_ms']:.1f} ms, errors {row['errors']}, "
+                f"lost {row['lost']}, duplicated {row['duplicated']}, chain ok {row['chain_ok']}",
+                flush=True,
+            )
+    print()
+    print(
+        "| backend | raters | interval s | runs | writes/s | p50 ms | p95 ms | p99 ms (median) "
+        "| p99 ms (worst) | errors | lost | duplicated | p99 <= 100 ms |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    ok = True
+    for backend in dict.fromkeys(r["backend"] for r in rows):
+        group = [r for r in rows if r["backend"] == backend]
+        med = {
+            k: statistics.median(r[k] for r in group) for k in ("rps", "p50_ms", "p95_ms", "p99_ms")
+        }
+        worst = max(r["p99_ms"] for r in group)
+        errors = sum(r["errors"] for r in group)
+        lost = sum(r["lost"] for r in group)
+        dup = sum(r["duplicated"] + r["unexpected"] for r in group)
+        good = med["p99_ms"] <= 100 and lost == 0 and dup == 0 and errors == 0
+        good = good and all(r["chain_ok"] and r["per_participant_ok"] for r in group)
+        ok = ok and good
+        print(
+            f"| {backend} | {args.raters} | {args.interval:g} | {len(group)} | {med['rps']:.1f} "
+            f"| {med['p50_ms']:.1f} | {med['p95_ms']:.1f} | {med['p99_ms']:.1f} | {worst:.1f} "
+            f"| {errors} | {lost} | {dup} | {'yes' if good else 'NO'} |"
+        )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

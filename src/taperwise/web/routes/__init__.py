@@ -1,0 +1,1 @@
+"""Routers of the web app: ``auth`` (login, tokens), ``api`` (JSON under /api) and ``pages`` (HTML)."""
