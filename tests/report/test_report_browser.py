@@ -4,35 +4,17 @@ errors and no network requests; a full-page screenshot goes to ``test-artifacts/
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+from browser import ARGS, ARTIFACTS, CHROMIUM, require_chromium
 
 pytestmark = [pytest.mark.browser]
 
 
 def test_report_opens_without_errors_or_requests(tmp_path):
-    if (
-        not Path(CHROMIUM).exists()
-        or shutil.which("chromium") is None
-        and not Path(CHROMIUM).exists()
-    ):
-        pytest.skip("Chromium not installed (scripts/install-test-services.sh installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    require_chromium()
+    from playwright import sync_api
+
     from taperwise.analysis import run_sap, synthetic_dataset, synthetic_sap
     from taperwise.report.trial import write_report
 

@@ -7,29 +7,15 @@ Screenshots go to ``test-artifacts/``.
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from web_helpers import PASSWORD, SEVERE_COWS
 
+from browser import ARGS, ARTIFACTS, CHROMIUM, require_chromium
 from store_helpers import enrol_participant, new_study, randomise_participant
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -76,10 +62,7 @@ def live_server(tmp_path):
 
 
 def test_keyboard_cows_entry_alert_ack_and_audit(live_server):
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        from conftest import _service_missing
-
-        _service_missing("Chromium not installed (scripts/install-test-services.sh)")
+    require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     base, study_id = live_server
