@@ -21,5 +21,7 @@ def test_unknown_command_is_usage_error(cli):
 
 
 def test_json_maps_nan_to_null_and_numpy_to_plain():
-    doc = json.loads(dumps({"a": np.float64(math.nan), "b": np.int64(3), "c": np.array([1.5, 2.0])}))
+    doc = json.loads(
+        dumps({"a": np.float64(math.nan), "b": np.int64(3), "c": np.array([1.5, 2.0])})
+    )
     assert doc == {"a": None, "b": 3, "c": [1.5, 2.0]}
