@@ -28,6 +28,7 @@ from taperwise.stats.meta.bias import RegtestResult, TrimfillResult, ranktest, r
 from taperwise.stats.meta.confint import TauConfint, confint_tau2
 from taperwise.stats.meta.diagnostics import cumul, influence, leave1out, lrt, permutest
 from taperwise.stats.meta.escalc import MEASURES, escalc
+from taperwise.stats.meta.glmm import RMAGLMM, RMAGLMMResult
 from taperwise.stats.meta.mh import MHResult, rma_mh, rma_peto
 from taperwise.stats.meta.rma import RMA, RMAResult
 from taperwise.stats.meta.robust import robust
@@ -35,6 +36,8 @@ from taperwise.stats.meta.robust import robust
 __all__ = [
     "MEASURES",
     "RMA",
+    "RMAGLMM",
+    "RMAGLMMResult",
     "Control",
     "MHResult",
     "RMAResult",
