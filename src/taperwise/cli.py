@@ -24,7 +24,6 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """taperwise: measure, record, randomise, analyse. It never proposes a dose."""

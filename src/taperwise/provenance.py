@@ -22,7 +22,9 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def provenance(options: dict[str, Any] | None = None, seed: int | None = None, **extra: Any) -> dict[str, Any]:
+def provenance(
+    options: dict[str, Any] | None = None, seed: int | None = None, **extra: Any
+) -> dict[str, Any]:
     """A provenance record to attach to a result object."""
     record: dict[str, Any] = {
         "options": dict(options or {}),

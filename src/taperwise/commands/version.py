@@ -7,7 +7,9 @@ import typer
 
 def register(app: typer.Typer) -> None:
     @app.command("version")
-    def version(json_output: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
+    def version(
+        json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    ) -> None:
         """Print the taperwise version and the versions of its numerical dependencies."""
         from taperwise.jsonout import emit
         from taperwise.provenance import package_versions

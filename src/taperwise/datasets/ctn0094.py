@@ -78,7 +78,9 @@ log = logging.getLogger(__name__)
 
 STUDY_IDS: dict[int, str] = {27: "ctn0027", 30: "ctn0030", 51: "ctn0051"}
 INSTRUMENT = "withdrawal_band"
-INSTRUMENT_VERSION = "1.0.0"  # version of the withdrawal_band definition; the source package version is in meta
+INSTRUMENT_VERSION = (
+    "1.0.0"  # version of the withdrawal_band definition; the source package version is in meta
+)
 PACKAGE = "public.ctn0094data 1.0.6"
 LICENCE = "MIT"
 CITATION = (
