@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -239,6 +240,7 @@ def run_once(backend: str, raters: int, duration: float, interval: float) -> dic
     finally:
         if server_pg is not None:
             server_pg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

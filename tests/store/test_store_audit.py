@@ -188,6 +188,17 @@ def test_invalid_item_writes_nothing(kmc_study):
         assert session.execute(select(func.count(Assessment.id))).scalar_one() == 0
 
 
+def test_form_with_no_item_is_refused_and_writes_nothing(kmc_study):
+    engine, study_id, proto = kmc_study
+    enrol_participant(engine, study_id, proto, "P001")
+    before = _audit_rows(engine)
+    with pytest.raises(ValidationError, match=r"COWS assessment has no item scored"):
+        _assess(engine, study_id, items={})
+    assert _audit_rows(engine) == before
+    with read_session(engine) as session:
+        assert session.execute(select(func.count(Assessment.id))).scalar_one() == 0
+
+
 def test_partial_form_is_incomplete(kmc_study):
     engine, study_id, proto = kmc_study
     enrol_participant(engine, study_id, proto, "P001")

@@ -55,17 +55,31 @@ def live_server(tmp_path):
     while not server.started and time.time() < deadline:
         time.sleep(0.05)
     assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", study_id
+    yield f"http://127.0.0.1:{port}", study_id, url
     server.should_exit = True
     thread.join(10)
     app.state.taperwise.engine.dispose()
+
+
+def _assessment_count(url: str) -> int:
+    from sqlalchemy import func, select
+
+    from taperwise.store.engine import make_engine
+    from taperwise.store.models import Assessment
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(Assessment)).scalar_one()
+    finally:
+        engine.dispose()
 
 
 def test_keyboard_cows_entry_alert_ack_and_audit(live_server):
     require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
-    base, study_id = live_server
+    base, study_id, url = live_server
     ARTIFACTS.mkdir(exist_ok=True)
     console_errors: list[str] = []
     with sync_playwright() as p:
@@ -96,6 +110,14 @@ def test_keyboard_cows_entry_alert_ack_and_audit(live_server):
         expect(result.locator(".saved-total")).to_have_text("48")
         expect(result).to_contain_text("cows.severe")
         page.screenshot(path=str(ARTIFACTS / "web-02-cows-saved-alert.png"), full_page=True)
+
+        # the save clears the form; a second Enter saves nothing (no duplicate assessment)
+        expect(page.locator('input[name="item.pulse"]:checked')).to_have_count(0)
+        expect(first).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(total.locator("[data-nothing-to-save]")).to_be_visible()
+        expect(result.locator(".saved-total")).to_have_text("48")
+        assert _assessment_count(url) == 1
 
         page.goto(f"{base}/studies/{study_id}/alerts")
         row = page.locator("li.alert", has_text="cows.severe").first

@@ -254,3 +254,23 @@ def test_login_redirect_stays_on_site():
     assert _safe_next("/studies/x/alerts") == "/studies/x/alerts"
     for target in ("//evil.example", "/\\evil.example", "https://evil.example", None, ""):
         assert _safe_next(target) == "/"
+
+
+# -- response headers ----------------------------------------------------------------------------
+def test_security_headers_on_pages_api_errors_and_static(web):
+    client = web.client()
+    responses = {
+        "page": client.get("/login"),
+        "api": client.get(web.url("/participants"), headers=web.bearer("rater_a")),
+        "401": client.get("/api/me"),
+        "static": client.get("/static/app.css"),
+    }
+    for kind, response in responses.items():
+        assert response.headers["x-frame-options"] == "DENY", kind
+        assert response.headers["x-content-type-options"] == "nosniff", kind
+        assert response.headers["referrer-policy"] == "same-origin", kind
+        assert "script-src 'self'" in response.headers["content-security-policy"], kind
+    assert responses["401"].status_code == 401
+    assert responses["page"].headers["cache-control"] == "no-store"
+    assert responses["api"].headers["cache-control"] == "no-store"
+    assert "no-store" not in responses["static"].headers.get("cache-control", "")

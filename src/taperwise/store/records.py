@@ -87,6 +87,11 @@ def record_assessment(
     items = dict(items)
     if inst.id == "cows" and "pulse" not in items and raw.get("pulse_bpm") is not None:
         items["pulse"] = cows_pulse_score(float(raw["pulse_bpm"]))
+    if not items:
+        raise ValidationError(
+            f"{inst.short_name} assessment has no item scored; score at least one item "
+            "(a partial form is saved as incomplete)"
+        )
     result = score(inst, items)
     row = Assessment(
         participant_id=participant.id,

@@ -62,17 +62,30 @@ _FACT_OF = {
 }
 
 
+#: The columns each fact needs. History is read as plain rows, not ORM objects: it is read on
+#: every clinical write, and loading whole entities (identity map, change tracking) cost about a
+#: third of a write's CPU time.
+_FACT_COLUMNS = {
+    Assessment: ("time", "instrument", "total", "complete", "items", "gi_attributed_to_product"),
+    Dose: ("time", "arm_id", "amount", "unit", "given"),
+    Vitals: ("time", "sbp", "dbp", "hr", "symptomatic"),
+    AdverseEvent: ("onset", "term", "grade", "serious"),
+}
+
+
 def _history(
     session: Session, model: type, participant: Participant, exclude: Any
 ) -> tuple[Any, ...]:
     time_col = model.onset if model is AdverseEvent else model.time
-    rows = session.execute(
-        select(model)
+    columns = [getattr(model, name) for name in _FACT_COLUMNS[model]]
+    stmt = (
+        select(model.id, *columns)
         .where(model.participant_id == participant.id, model.deleted_at.is_(None))
         .order_by(time_col, model.id)
-    ).scalars()
+    )
+    skip = exclude.id if isinstance(exclude, model) else None
     to_fact = _FACT_OF[model]
-    return tuple(to_fact(r) for r in rows if r is not exclude)
+    return tuple(to_fact(r) for r in session.execute(stmt) if skip is None or r.id != skip)
 
 
 def participant_facts(

@@ -22,6 +22,12 @@
     if (event.target.tagName === "SELECT") return;
     if (event.key === "Enter") {
       event.preventDefault();
+      // After a save the form is cleared; Enter on a form with nothing scored saves nothing,
+      // so a second Enter cannot store the same assessment twice.
+      if (!form.querySelector("input[type=radio]:checked")) {
+        showNothingToSave(form);
+        return;
+      }
       form.requestSubmit();
       return;
     }
@@ -45,6 +51,23 @@
       var save = form.querySelector("button[type=submit]");
       if (save) save.focus();
     }
+  });
+
+  function showNothingToSave(form) {
+    var total = form.querySelector("#running-total");
+    if (total) total.innerHTML = '<span class="muted" data-nothing-to-save>nothing scored: nothing to save</span>';
+  }
+
+  // A successful save clears the keyboard form (the saved record stays shown in #result) and puts
+  // the focus back on the first item, ready for the next administration.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail && event.detail.elt;
+    if (!form || form.tagName !== "FORM" || !form.hasAttribute("data-keyboard-entry")) return;
+    if (!event.detail.successful) return;
+    form.reset();
+    var total = form.querySelector("#running-total");
+    if (total) total.innerHTML = '<span class="muted">saved; form cleared for the next entry</span>';
+    focusItem(itemSets(form)[0]);
   });
 
   function renderCharts(root) {
