@@ -6,16 +6,12 @@ random numbers are drawn, so ``executor="serial"`` and ``"processes"`` give iden
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from taperwise.analysis_dataset import AnalysisDataset
 from taperwise.errors import TaperwiseError, ValidationError
-
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+from taperwise.stats.parallel import submit_all
 
 
 def _chunk(datasets: list[AnalysisDataset], plan: Any, full: bool) -> list[dict[str, Any]]:
@@ -61,19 +57,7 @@ def run_primary_many(
             if progress:
                 progress(len(results), len(items))
         return results
-    saved = {k: os.environ.get(k) for k in _THREAD_VARS}
-    os.environ.update({k: "1" for k in _THREAD_VARS})  # tiny matrices: one BLAS thread each
-    try:
-        pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
-        )
-        futures = [pool.submit(_chunk, ch, protocol, full) for ch in chunks]
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    pool, futures = submit_all(_chunk, ((ch, protocol, full) for ch in chunks), workers)
     with pool:
         for fut in futures:
             results.extend(fut.result())

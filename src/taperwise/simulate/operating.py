@@ -16,8 +16,6 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import multiprocessing
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,12 +26,12 @@ import numpy as np
 from taperwise.errors import ValidationError
 from taperwise.simulate.model import simulate_trial, true_effects
 from taperwise.simulate.params import Scenario
+from taperwise.stats.parallel import single_threaded_blas, submit_all
 
 log = logging.getLogger(__name__)
 
 EXECUTORS = ("serial", "processes", "dask")
 ANALYSES = ("fast", "sap")
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def endpoint_name(arm: str, control: str) -> str:
@@ -266,22 +264,10 @@ def run_chunks(
 
 
 def _run_processes(args: list[tuple], workers: int, tick: Callable) -> None:
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
 
-    # spawned workers with single-threaded BLAS (tiny matrices; threads would oversubscribe)
-    saved = {k: os.environ.get(k) for k in _THREAD_VARS}
-    os.environ.update({k: "1" for k in _THREAD_VARS})
-    try:
-        pool = ProcessPoolExecutor(
-            max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")
-        )
-        futures = {pool.submit(_run_chunk, *a): k for k, a in enumerate(args)}
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    pool, submitted = submit_all(_run_chunk, args, workers)
+    futures = {fut: k for k, fut in enumerate(submitted)}
     with pool:
         for fut in as_completed(futures):
             tick(futures[fut], fut.result())
@@ -296,21 +282,13 @@ def _run_dask(args: list[tuple], workers: int, address: str | None, tick: Callab
     if address:
         client = Client(address)
     else:
-        saved = {k: os.environ.get(k) for k in _THREAD_VARS}
-        os.environ.update({k: "1" for k in _THREAD_VARS})
-        try:
+        with single_threaded_blas():
             cluster = LocalCluster(
                 n_workers=max(1, workers),
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
             )
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
         client = Client(cluster)
     try:
         scenario = client.scatter(args[0][0], broadcast=True) if args else None

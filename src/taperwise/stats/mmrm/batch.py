@@ -9,10 +9,7 @@ results.  A data set missing a visit or a factor level gets its own design.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -23,10 +20,9 @@ from taperwise.errors import TaperwiseError, ValidationError
 from taperwise.stats.mmrm.formula import Design, build_design, parse_formula
 from taperwise.stats.mmrm.likelihood import build_problem
 from taperwise.stats.mmrm.model import fit_problem, make_tester
+from taperwise.stats.parallel import submit_all
 
 _SEP = "\x1f"
-
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _pooled_designs(model: Any, frames: list[pd.DataFrame]) -> list[Design | None]:
@@ -166,21 +162,7 @@ def fit_many(
             if progress:
                 progress(min((k + 1) * chunk_size, len(datasets)), len(datasets))
     else:
-        # spawned workers with single-threaded BLAS: the matrices are tiny, and threaded BLAS
-        # in several processes oversubscribes the cores
-        saved = {k: os.environ.get(k) for k in _THREAD_VARS}
-        os.environ.update({k: "1" for k in _THREAD_VARS})
-        try:
-            pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("spawn")
-            )
-            futures = [pool.submit(_fit_chunk, model, ch, c) for ch in chunks]
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        pool, futures = submit_all(_fit_chunk, ((model, ch, c) for ch in chunks), workers)
         with pool:
             for k, fut in enumerate(futures):
                 results.extend(fut.result())
