@@ -118,3 +118,58 @@ def test_unknown_study_is_a_clear_error(cli, tmp_path):
     code, _, err = cli("assess", "P001", "--db", db, "--item", "pulse=1")
     assert code == 2
     assert "no study" in err
+
+
+def test_dose_vitals_and_ae_commands(cli, tmp_path):
+    from sqlalchemy import select
+
+    from taperwise.protocol import load_protocol
+    from taperwise.store.engine import make_engine, read_session
+    from taperwise.store.models import Participant
+
+    db = f"sqlite:///{tmp_path / 'records.db'}"
+    proto = load_protocol(KMC_PROTOCOL)
+    assert cli("study", "init", "--protocol", KMC_PROTOCOL, "--db", db)[0] == 0
+    strata = dict(proto.randomisation.strata or {})
+    assert cli("enroll", "P001", "--db", db, *_enrol_args(strata))[0] == 0
+    assert cli("randomize", "participant", "P001", "--db", db)[0] == 0
+    engine = make_engine(db)
+    with read_session(engine) as session:
+        arm_id = session.execute(select(Participant.arm_id)).scalar_one()
+    engine.dispose()
+    unit = proto.arm(arm_id).regimen.unit
+
+    code, out, err = cli(
+        "dose", "P001", "--amount", "0", "--unit", unit, "--time", "2026-03-02T09:00", "--db", db,
+        "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out)
+    assert list(doc) == ["id", "participant", "amount", "unit", "given", "alerts"]
+    assert doc["participant"] == "P001" and doc["unit"] == unit and doc["given"] is True
+
+    code, out, err = cli(
+        "dose", "P001", "--amount", "0", "--unit", unit, "--held", "--reason", "SBP 85",
+        "--time", "2026-03-02T13:00", "--db", db,
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.startswith(f"dose {doc['id'] + 1} recorded (held)")
+
+    code, out, err = cli(
+        "vitals", "P001", "--sbp", "118", "--dbp", "76", "--hr", "72",
+        "--time", "2026-03-02T09:30", "--db", db, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert list(json.loads(out)) == ["id", "participant", "alerts"]
+
+    code, out, err = cli(
+        "ae", "P001", "--term", "Seizure", "--grade", "3", "--serious", "hospitalisation",
+        "--onset", "2026-03-02T10:00", "--db", db, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["grade"] == 3 and doc["serious"] is True
+    assert {"ae.seizure", "ae.grade_ge3", "ae.serious"} <= {a["rule_id"] for a in doc["alerts"]}
+
+    code, out, err = cli("ae", "P001", "--term", "Nausea", "--grade", "7", "--db", db)
+    assert code == 2 and out == "" and "grade" in err.lower()

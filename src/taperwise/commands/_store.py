@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -102,3 +103,34 @@ def print_alerts(alerts: list[Any]) -> None:
     for a in alerts:
         style = {"urgent": "bold red", "warning": "yellow"}.get(a.severity, "cyan")
         console.print(f"[{style}]ALERT {a.severity.upper()}[/] {a.rule_id}: {a.message}")
+
+
+def record_and_report(
+    recorder: Callable[..., tuple[Any, list[Any]]],
+    *,
+    db: str | None,
+    user: str | None,
+    role: str,
+    json_output: bool,
+    describe: Callable[[Any], dict[str, Any]],
+    message: Callable[[dict[str, Any]], str],
+    code: str,
+    **fields: Any,
+) -> None:
+    """Write one clinical record in one transaction (safety rules run inside it) and report it.
+
+    ``recorder`` is a store service returning ``(row, alerts)``; the JSON document is ``id``,
+    ``participant``, the ``describe(row)`` fields and ``alerts``, in that order.
+    """
+    from taperwise.jsonout import emit
+    from taperwise.store.engine import transaction
+
+    engine = open_engine(db)
+    with transaction(engine) as session:
+        row, alerts = recorder(session, actor(user, role), code=code, **fields)
+        result = {"id": row.id, "participant": code, **describe(row), "alerts": alert_dicts(alerts)}
+    if json_output:
+        emit(result)
+    else:
+        typer.echo(message(result))
+        print_alerts(alerts)

@@ -23,6 +23,7 @@ from taperwise.commands._store import (
     parse_int_items,
     parse_time,
     print_alerts,
+    record_and_report,
 )
 
 study_app = typer.Typer(help="Create and inspect studies.", no_args_is_help=True)
@@ -223,44 +224,41 @@ def register(app: typer.Typer) -> None:
         json_output: bool = JSON_OPTION,
     ) -> None:
         """Record an instrument administration (scored; partial forms are saved as incomplete)."""
-        from taperwise.jsonout import emit
-        from taperwise.store.engine import transaction
         from taperwise.store.records import record_assessment
 
-        engine = open_engine(db)
         raw = {"pulse_bpm": pulse_bpm} if pulse_bpm is not None else {}
-        with transaction(engine) as session:
-            row, alerts = record_assessment(
-                session,
-                actor(user, role),
-                study_id=study,
-                code=code,
-                instrument=instrument,
-                items=parse_int_items(item),
-                time=parse_time(time),
-                context=context,
-                raw=raw,
-                gi_attributed_to_product=gi_attributed,
-            )
-            result = {
-                "id": row.id,
-                "participant": code,
+
+        def describe(row) -> dict:  # noqa: ANN001 - an Assessment row
+            return {
                 "instrument": row.instrument,
                 "version": row.version,
                 "total": row.total,
                 "band": row.band,
                 "complete": row.complete,
                 "subtotal_no_gi": row.subtotal_no_gi,
-                "alerts": alert_dicts(alerts),
             }
-        if json_output:
-            emit(result)
-        else:
-            total = result["total"] if result["complete"] else "incomplete"
-            typer.echo(
-                f"assessment {result['id']}: {result['instrument']} total {total} band {result['band'] or '-'}"
-            )
-            print_alerts(alerts)
+
+        def message(r: dict) -> str:
+            total = r["total"] if r["complete"] else "incomplete"
+            return f"assessment {r['id']}: {r['instrument']} total {total} band {r['band'] or '-'}"
+
+        record_and_report(
+            record_assessment,
+            db=db,
+            user=user,
+            role=role,
+            json_output=json_output,
+            describe=describe,
+            message=message,
+            study_id=study,
+            code=code,
+            instrument=instrument,
+            items=parse_int_items(item),
+            time=parse_time(time),
+            context=context,
+            raw=raw,
+            gi_attributed_to_product=gi_attributed,
+        )
 
     @app.command("dose")
     def dose_cmd(
@@ -279,36 +277,24 @@ def register(app: typer.Typer) -> None:
         json_output: bool = JSON_OPTION,
     ) -> None:
         """Record a supervised dose, checked against the protocol's limits (it never suggests one)."""
-        from taperwise.jsonout import emit
-        from taperwise.store.engine import transaction
         from taperwise.store.records import record_dose
 
-        engine = open_engine(db)
-        with transaction(engine) as session:
-            row, alerts = record_dose(
-                session,
-                actor(user, role),
-                study_id=study,
-                code=code,
-                amount=amount,
-                unit=unit,
-                given=not held,
-                hold_reason=reason,
-                time=parse_time(time),
-            )
-            result = {
-                "id": row.id,
-                "participant": code,
-                "amount": row.amount,
-                "unit": row.unit,
-                "given": row.given,
-                "alerts": alert_dicts(alerts),
-            }
-        if json_output:
-            emit(result)
-        else:
-            typer.echo(f"dose {result['id']} recorded ({'given' if result['given'] else 'held'})")
-            print_alerts(alerts)
+        record_and_report(
+            record_dose,
+            db=db,
+            user=user,
+            role=role,
+            json_output=json_output,
+            describe=lambda row: {"amount": row.amount, "unit": row.unit, "given": row.given},
+            message=lambda r: f"dose {r['id']} recorded ({'given' if r['given'] else 'held'})",
+            study_id=study,
+            code=code,
+            amount=amount,
+            unit=unit,
+            given=not held,
+            hold_reason=reason,
+            time=parse_time(time),
+        )
 
     @app.command("vitals")
     def vitals_cmd(
@@ -328,30 +314,25 @@ def register(app: typer.Typer) -> None:
         json_output: bool = JSON_OPTION,
     ) -> None:
         """Record vital signs (alpha-2 agonist hold rules run on them)."""
-        from taperwise.jsonout import emit
-        from taperwise.store.engine import transaction
         from taperwise.store.records import record_vitals
 
-        engine = open_engine(db)
-        with transaction(engine) as session:
-            row, alerts = record_vitals(
-                session,
-                actor(user, role),
-                study_id=study,
-                code=code,
-                sbp=sbp,
-                dbp=dbp,
-                hr=hr,
-                temperature=temperature,
-                symptomatic=symptomatic,
-                time=parse_time(time),
-            )
-            result = {"id": row.id, "participant": code, "alerts": alert_dicts(alerts)}
-        if json_output:
-            emit(result)
-        else:
-            typer.echo(f"vitals {result['id']} recorded")
-            print_alerts(alerts)
+        record_and_report(
+            record_vitals,
+            db=db,
+            user=user,
+            role=role,
+            json_output=json_output,
+            describe=lambda row: {},
+            message=lambda r: f"vitals {r['id']} recorded",
+            study_id=study,
+            code=code,
+            sbp=sbp,
+            dbp=dbp,
+            hr=hr,
+            temperature=temperature,
+            symptomatic=symptomatic,
+            time=parse_time(time),
+        )
 
     @app.command("ae")
     def ae_cmd(
@@ -382,39 +363,29 @@ def register(app: typer.Typer) -> None:
         json_output: bool = JSON_OPTION,
     ) -> None:
         """Record an adverse event."""
-        from taperwise.jsonout import emit
-        from taperwise.store.engine import transaction
         from taperwise.store.records import record_adverse_event
 
-        engine = open_engine(db)
-        with transaction(engine) as session:
-            row, alerts = record_adverse_event(
-                session,
-                actor(user, role),
-                study_id=study,
-                code=code,
-                term=term,
-                grade=grade,
-                seriousness=list(serious or []),
-                relatedness=relatedness,
-                outcome=outcome,
-                onset=parse_time(onset, option="--onset"),
-                led_to_discontinuation=discontinued,
-            )
-            result = {
-                "id": row.id,
-                "participant": code,
-                "grade": row.grade,
-                "serious": row.serious,
-                "alerts": alert_dicts(alerts),
-            }
-        if json_output:
-            emit(result)
-        else:
-            typer.echo(
-                f"adverse event {result['id']} recorded (grade {result['grade']}{', serious' if result['serious'] else ''})"
-            )
-            print_alerts(alerts)
+        record_and_report(
+            record_adverse_event,
+            db=db,
+            user=user,
+            role=role,
+            json_output=json_output,
+            describe=lambda row: {"grade": row.grade, "serious": row.serious},
+            message=lambda r: (
+                f"adverse event {r['id']} recorded "
+                f"(grade {r['grade']}{', serious' if r['serious'] else ''})"
+            ),
+            study_id=study,
+            code=code,
+            term=term,
+            grade=grade,
+            seriousness=list(serious or []),
+            relatedness=relatedness,
+            outcome=outcome,
+            onset=parse_time(onset, option="--onset"),
+            led_to_discontinuation=discontinued,
+        )
 
     @app.command("alerts")
     def alerts_cmd(
