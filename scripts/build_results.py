@@ -5,7 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
-ORDER = ["mmrm", "meta", "signals", "analysis", "simulate", "web", "randomize", "instruments", "protocol-safety"]
+ORDER = [
+    "mmrm",
+    "meta",
+    "signals",
+    "analysis",
+    "simulate",
+    "web",
+    "randomize",
+    "instruments",
+    "protocol-safety",
+]
 
 HEADER = """# Benchmark results
 
@@ -27,7 +37,12 @@ def main() -> None:
         # shift the fragment's headings so its top level is "##" under this file's title
         levels = [len(line) - len(line.lstrip("#")) for line in lines if line.startswith("#")]
         shift = 2 - min(levels) if levels else 0
-        parts.append("\n".join(("#" * shift + line) if line.startswith("#") and shift > 0 else line for line in lines))
+        parts.append(
+            "\n".join(
+                ("#" * shift + line) if line.startswith("#") and shift > 0 else line
+                for line in lines
+            )
+        )
     (BENCH / "RESULTS.md").write_text("\n\n".join(parts) + "\n")
     print(f"wrote {BENCH / 'RESULTS.md'} from {len(names)} files")
 
