@@ -58,6 +58,15 @@ ITEMS = [
 ]
 
 
+def _process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -143,7 +152,9 @@ async def rater(
                 await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
 
 
-async def drive(base: str, study: str, raters: int, duration: float, interval: float) -> dict:
+async def drive(
+    base: str, study: str, raters: int, duration: float, interval: float, server_pid: int
+) -> dict:
     results: dict = {
         "latency": [],
         "ids": {},
@@ -159,6 +170,7 @@ async def drive(base: str, study: str, raters: int, duration: float, interval: f
     while results["ready"] < raters:  # every rater logged in (argon2) before the clock starts
         await asyncio.sleep(0.1)
     await asyncio.sleep(0.5)
+    results["server_cpu0"] = _process_cpu_seconds(server_pid)  # after the logins (argon2)
     results["t0"] = time.perf_counter()
     results["start"].set()
     await asyncio.gather(*tasks)
@@ -214,8 +226,9 @@ def run_once(backend: str, raters: int, duration: float, interval: float) -> dic
         proc = start_server(url, port)
         try:
             results = asyncio.run(
-                drive(f"http://127.0.0.1:{port}", study, raters, duration, interval)
+                drive(f"http://127.0.0.1:{port}", study, raters, duration, interval, proc.pid)
             )
+            server_cpu = _process_cpu_seconds(proc.pid) - results["server_cpu0"]
         finally:
             proc.terminate()
             proc.wait(20)
@@ -235,6 +248,8 @@ def run_once(backend: str, raters: int, duration: float, interval: float) -> dic
             "p95_ms": q[94] * 1000,
             "p99_ms": q[98] * 1000,
             "max_ms": lat[-1] * 1000 if lat else float("nan"),
+            # CPU of the server process during the timed window, per stored write
+            "server_cpu_ms_per_write": server_cpu * 1000 / max(1, len(lat)),
             **check,
         }
     finally:
@@ -262,20 +277,22 @@ def main(argv: list[str] | None = None) -> int:
                 f"{row['backend']:<10} run {row['run']}: {row['requests']} writes "
                 f"({row['rps']:.1f}/s), p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms, "
                 f"p99 {row['p99_ms']:.1f} ms, max {row['max_ms']:.1f} ms, errors {row['errors']}, "
-                f"lost {row['lost']}, duplicated {row['duplicated']}, chain ok {row['chain_ok']}",
+                f"lost {row['lost']}, duplicated {row['duplicated']}, chain ok {row['chain_ok']}, "
+                f"server CPU {row['server_cpu_ms_per_write']:.1f} ms/write",
                 flush=True,
             )
     print()
     print(
         "| backend | raters | interval s | runs | writes/s | p50 ms | p95 ms | p99 ms (median) "
-        "| p99 ms (worst) | errors | lost | duplicated | p99 <= 100 ms |"
+        "| p99 ms (worst) | server CPU ms/write | errors | lost | duplicated | p99 <= 100 ms |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     ok = True
     for backend in dict.fromkeys(r["backend"] for r in rows):
         group = [r for r in rows if r["backend"] == backend]
         med = {
-            k: statistics.median(r[k] for r in group) for k in ("rps", "p50_ms", "p95_ms", "p99_ms")
+            k: statistics.median(r[k] for r in group)
+            for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "server_cpu_ms_per_write")
         }
         worst = max(r["p99_ms"] for r in group)
         errors = sum(r["errors"] for r in group)
@@ -287,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| {backend} | {args.raters} | {args.interval:g} | {len(group)} | {med['rps']:.1f} "
             f"| {med['p50_ms']:.1f} | {med['p95_ms']:.1f} | {med['p99_ms']:.1f} | {worst:.1f} "
-            f"| {errors} | {lost} | {dup} | {'yes' if good else 'NO'} |"
+            f"| {med['server_cpu_ms_per_write']:.1f} | {errors} | {lost} | {dup} | {'yes' if good else 'NO'} |"
         )
     return 0 if ok else 1
 

@@ -207,3 +207,64 @@ def test_partial_form_is_incomplete(kmc_study):
     with read_session(engine) as session:
         row = session.get(Assessment, assessment_id)
         assert row.complete is False and row.total is None
+
+
+def test_audit_entries_join_the_chain_at_commit_and_vanish_on_rollback(kmc_study):
+    from sqlalchemy.orm import Session
+
+    from taperwise.store import audit
+
+    engine, study_id, _ = kmc_study
+    before = _audit_rows(engine)
+    who = Actor("tester", "admin")
+
+    def queue(field: str) -> None:
+        audit.append(
+            session,
+            actor=who,
+            study_id=study_id,
+            entity="note",
+            entity_id=1,
+            action="create",
+            changes={field: (None, "x")},
+        )
+
+    session = Session(bind=engine, expire_on_commit=False)
+    try:
+        queue("rolled_back")
+        with session.bind.connect() as other:  # queued, not yet in the table
+            assert other.execute(select(func.count(AuditLog.seq))).scalar_one() == before
+        session.rollback()
+        assert _audit_rows(engine) == before
+        queue("kept")  # same session, next transaction: only this entry is chained
+        session.commit()
+    finally:
+        session.close()
+    with read_session(engine) as s:
+        rows = s.execute(select(AuditLog).order_by(AuditLog.seq)).scalars().all()
+        assert len(rows) == before + 1
+        assert rows[-1].field == "kept" and rows[-1].seq == before + 1
+        assert verify_chain(s).ok
+
+
+def test_closing_a_session_without_commit_drops_queued_audit_entries(kmc_study):
+    from sqlalchemy.orm import Session
+
+    from taperwise.store import audit
+
+    engine, study_id, _ = kmc_study
+    before = _audit_rows(engine)
+    session = Session(bind=engine)
+    audit.append(
+        session,
+        actor=Actor("tester", "admin"),
+        study_id=study_id,
+        entity="note",
+        entity_id=1,
+        action="create",
+        changes={"f": (None, "x")},
+    )
+    session.close()
+    assert not session.info
+    session.commit()  # nothing queued any more: nothing to chain
+    assert _audit_rows(engine) == before

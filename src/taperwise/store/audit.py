@@ -5,9 +5,11 @@ previous row (``prev_hash``) and of itself (``hash``, over a canonical JSON of e
 ``prev_hash``). Changing, deleting or reordering any row breaks the chain, which
 :func:`verify_chain` reports with the first bad sequence number.
 
-Appends are serialised so the chain never forks: SQLite write transactions are ``BEGIN IMMEDIATE``
-(see :mod:`.engine`) and PostgreSQL writers take a transaction-scoped advisory lock. Database
-triggers (created by the migration) refuse UPDATE and DELETE on the table.
+Entries are queued during a unit of work and chained once, just before COMMIT
+(:func:`chain_pending`, run by a ``before_commit`` hook). Chaining is serialised so the chain
+never forks: SQLite write transactions are ``BEGIN IMMEDIATE`` (see :mod:`.engine`) and
+PostgreSQL writers take a transaction-scoped advisory lock, held from the head read to the
+commit only. Database triggers (created by the migration) refuse UPDATE and DELETE on the table.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import inspect, select, text
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.orm import Session
 
 from taperwise.errors import AuditError
@@ -90,6 +92,10 @@ def _lock_chain(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
 
 
+#: Key in ``Session.info`` of the audit entries waiting to be chained at commit.
+_PENDING = "taperwise_audit_pending"
+
+
 def append(
     session: Session,
     *,
@@ -100,40 +106,71 @@ def append(
     action: str,
     changes: Mapping[str, tuple[Any, Any]],
     reason: str | None = None,
-) -> list[AuditLog]:
-    """Append one audit row per changed field, chained to the current head."""
+) -> int:
+    """Queue one audit row per changed field; they join the chain when the transaction commits.
+
+    Chaining (taking the chain lock, reading the head, computing the hashes, inserting) happens
+    once per transaction, in :func:`chain_pending`, just before COMMIT: the chain lock is then
+    held only for those few statements and the commit, not for the whole unit of work. A rolled
+    back transaction leaves no audit row. Returns the number of entries queued.
+    """
     if not changes:
+        return 0
+    if not session.in_transaction():
+        session.begin()  # so that a rollback of this unit of work also drops the queue
+    pending = session.info.setdefault(_PENDING, [])
+    for field, (old, new) in changes.items():
+        pending.append(
+            {
+                "user": actor.username,
+                "study_id": study_id,
+                "entity": entity,
+                "entity_id": str(entity_id),
+                "action": action,
+                "field": field,
+                "old": value_text(old),
+                "new": value_text(new),
+                "reason": reason,
+            }
+        )
+    return len(changes)
+
+
+def chain_pending(session: Session) -> list[AuditLog]:
+    """Append the queued entries to the hash chain (called by the ``before_commit`` hook)."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
         return []
+    session.flush()  # the audited rows first, outside the chain lock
     _lock_chain(session)
-    session.flush()
     head = session.execute(
         select(AuditLog.seq, AuditLog.hash).order_by(AuditLog.seq.desc()).limit(1)
     ).first()
     seq, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
     now = utcnow()
     rows: list[AuditLog] = []
-    for field, (old, new) in changes.items():
+    for entry in pending:
         seq += 1
-        row = AuditLog(
-            seq=seq,
-            ts=now,
-            user=actor.username,
-            study_id=study_id,
-            entity=entity,
-            entity_id=str(entity_id),
-            action=action,
-            field=field,
-            old=value_text(old),
-            new=value_text(new),
-            reason=reason,
-            prev_hash=prev,
-        )
+        row = AuditLog(seq=seq, ts=now, prev_hash=prev, **entry)
         row.hash = row_hash(row)
         prev = row.hash
         rows.append(row)
     session.add_all(rows)
     session.flush()
     return rows
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_before_commit(session: Session) -> None:
+    chain_pending(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_transaction_end(session: Session, transaction: Any) -> None:
+    # a committed queue is already chained; a rolled-back or closed unit of work drops its queue
+    # (savepoints are not used with audited writes)
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 def audited_fields(obj: Base) -> dict[str, Any]:

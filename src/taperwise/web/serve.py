@@ -83,8 +83,11 @@ def serve(
     import uvicorn
 
     from taperwise.web.app import create_app
+    from taperwise.web.warmup import warm_up
 
     app = create_app(db_url, secret_key=secret_key)
+    state = app.state.taperwise
+    warm_up(state.engine, connections=state.settings.write_concurrency + 2)
     uvicorn.run(
         app,
         host=host,

@@ -1,0 +1,44 @@
+"""Warm the server up before it accepts requests.
+
+The first bedside write would otherwise pay for importing the store and safety modules, loading
+the instrument YAML, parsing each study's protocol and opening database connections, while the
+raters who posted at the same moment queue behind it. Measured on the web benchmark: without a
+warm-up the first second of 50 concurrent writers had a median latency of about 275 ms.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import Engine, select, text
+
+log = logging.getLogger(__name__)
+
+
+def warm_up(engine: Engine, *, connections: int = 0) -> None:
+    """Load instruments, protocols and write-path modules; open ``connections`` pool connections."""
+    import taperwise.store.participants  # noqa: F401 - imported for its side effect (warm caches)
+    import taperwise.store.records  # noqa: F401
+    from taperwise.instruments import list_instruments
+    from taperwise.safety import evaluate  # noqa: F401
+    from taperwise.store.engine import read_session
+    from taperwise.store.models import Study
+    from taperwise.store.studies import protocol_of
+
+    list_instruments()
+    with read_session(engine) as session:
+        for study in session.execute(select(Study)).scalars():
+            protocol_of(study)
+    if connections > 1 and engine.dialect.name != "sqlite":
+        all_open = threading.Barrier(connections)
+
+        def touch(_: int) -> None:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+                all_open.wait(timeout=30)  # hold it until every thread has its own
+
+        with ThreadPoolExecutor(max_workers=connections) as pool:
+            list(pool.map(touch, range(connections)))
+    log.info("web app warmed up")
