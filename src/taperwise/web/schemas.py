@@ -19,6 +19,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from taperwise.store.records import OUTCOMES, RELATEDNESS
+
 Role = Literal["rater", "investigator", "pharmacist", "monitor", "admin"]
 
 
@@ -164,10 +166,9 @@ class VitalsPublic(VitalsCreate):
     time: dt.datetime  # type: ignore[assignment]
 
 
-Relatedness = Literal["not_related", "unlikely", "possible", "probable", "definite", "not_assessed"]
-Outcome = Literal[
-    "recovered", "recovering", "not_recovered", "recovered_with_sequelae", "fatal", "unknown"
-]
+# the store's vocabularies, so that the API accepts exactly what the store records
+Relatedness = Literal[RELATEDNESS]  # type: ignore[valid-type]
+Outcome = Literal[OUTCOMES]  # type: ignore[valid-type]
 
 
 class AdverseEventBase(_Schema):
