@@ -67,7 +67,9 @@ def _print_summary(protocol, file: str) -> None:  # noqa: ANN001 - Protocol, imp
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    # soft wrap: the prose lines stay whole when piped (no hard breaks at 80 columns inside a
+    # path or a sentence); the tables are still laid out to the console width
+    console = Console(soft_wrap=True)
     console.print(
         f"[bold]{file}[/bold]: valid protocol [bold]{protocol.id}[/bold] version {protocol.version}"
     )
