@@ -48,7 +48,19 @@ def test_user_add_refuses_bad_input(cli, tmp_path, monkeypatch):
 
 def test_serve_help(cli):
     code, out, _ = cli("serve", "--help")
-    assert code == 0 and "--demo" in out and "--port" in out
+    assert code == 0 and "--demo" in out and "--port" in out and "--workers" in out
+
+
+def test_serve_refuses_zero_workers(cli, tmp_path):
+    code, _, err = cli("serve", "--workers", "0", "--db", str(tmp_path / "x.db"))
+    assert code == 2 and "--workers" in err
+
+
+def test_default_workers_by_backend():
+    from taperwise.web.serve import default_workers
+
+    assert default_workers("sqlite:///x.db") == 1
+    assert 1 <= default_workers("postgresql://u@localhost/db") <= 4
 
 
 def test_demo_users_one_per_role(tmp_path, monkeypatch):

@@ -214,21 +214,83 @@ def test_logout_ends_the_session(web):
 
 
 def test_inactivity_timeout(web):
+    store = web.app.state.taperwise.sessions
+    now = [1_000_000.0]
+    store.clock = lambda: now[0]
     client = web.client()
     login(client, "inv")
-    store = web.app.state.taperwise.sessions
-    now = [1000.0]
-    store.clock = lambda: now[0]
-    for record in list(store._items.values()):
-        record.last_seen = now[0]
-        record.created = now[0]
     assert client.get("/api/me").status_code == 200
     now[0] += store.idle_timeout_s - 1
     assert client.get("/api/me").status_code == 200  # activity refreshes the timer
+    now[0] += store.idle_timeout_s - 1
+    assert client.get("/api/me").status_code == 200
     now[0] += store.idle_timeout_s + 1
     assert client.get("/api/me").status_code == 401
     page = client.get(f"/studies/{web.study}/participants", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"].startswith("/login")
+
+
+def test_absolute_timeout_ends_even_an_active_session(web):
+    store = web.app.state.taperwise.sessions
+    now = [1_000_000.0]
+    store.clock = lambda: now[0]
+    client = web.client()
+    login(client, "inv")
+    while now[0] + store.idle_timeout_s / 2 < 1_000_000.0 + store.absolute_timeout_s:
+        now[0] += store.idle_timeout_s / 2
+        assert client.get("/api/me").status_code == 200
+    now[0] += store.idle_timeout_s / 2 + 1  # past the absolute limit, within the idle one
+    assert client.get("/api/me").status_code == 401
+
+
+def _stored_sessions(engine):
+    from sqlalchemy import select
+
+    from taperwise.store.engine import read_session
+    from taperwise.store.models import WebSession
+
+    with read_session(engine) as session:
+        return session.execute(select(WebSession.token_hash, WebSession.last_seen_s)).all()
+
+
+def test_sessions_are_stored_as_digests_and_touched_at_most_once_a_minute(web):
+    store = web.app.state.taperwise.sessions
+    now = [1_000_000.0]
+    store.clock = lambda: now[0]
+    token = web.bearer("inv")["Authorization"].split()[1]
+    sid = web.app.state.taperwise.signer.unsign(token)
+    [(stored_hash, last_seen)] = _stored_sessions(web.engine)
+    assert stored_hash != sid and sid not in stored_hash and len(stored_hash) == 64
+    client = web.client()
+    now[0] += store.touch_interval_s - 1
+    assert client.get("/api/me", headers=web.bearer("inv")).status_code == 200
+    assert _stored_sessions(web.engine)[0].last_seen_s == last_seen  # no write yet
+    now[0] += 2
+    assert client.get("/api/me", headers=web.bearer("inv")).status_code == 200
+    assert _stored_sessions(web.engine)[0].last_seen_s == now[0]
+
+
+def test_a_second_server_process_shares_sessions_and_login_limits(web, db_url):
+    """Two app instances on one database (as two worker processes): a token made by one works
+    on the other, a logout on one ends it on both, failed logins add up across them."""
+    from fastapi.testclient import TestClient
+
+    from taperwise.web.app import create_app
+
+    other = create_app(db_url, secret_key="test-secret-key")
+    try:
+        headers = web.bearer("inv")
+        second = TestClient(other)
+        assert second.get("/api/me", headers=headers).json()["username"] == "inv"
+        assert second.post("/api/logout", headers=headers).status_code in (200, 204)
+        assert web.client().get("/api/me", headers=headers).status_code == 401
+        for client in [web.client(), second] * 2 + [web.client()]:
+            bad = client.post("/api/token", data={"username": "mon", "password": "wrong-password"})
+            assert bad.status_code == 401
+        blocked = second.post("/api/token", data={"username": "mon", "password": PASSWORD})
+        assert blocked.status_code == 429
+    finally:
+        other.state.taperwise.engine.dispose()
 
 
 def test_login_rate_limiting(web):

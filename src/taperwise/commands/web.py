@@ -20,6 +20,12 @@ def register(app: typer.Typer) -> None:
         ),
         host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
         port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+        workers: int | None = typer.Option(
+            None,
+            "--workers",
+            min=1,
+            help="Server processes (default: 1 on SQLite, one per core up to 4 on PostgreSQL).",
+        ),
     ) -> None:
         """Serve the clinic web app (FastAPI + htmx) on the study database."""
         from taperwise.commands._store import db_url, open_engine
@@ -41,7 +47,7 @@ def register(app: typer.Typer) -> None:
                 build_demo(engine)
             engine.dispose()
             print_logins(create_demo_users(url), host, port)
-        serve(url, host=host, port=port)
+        serve(url, host=host, port=port, workers=workers)
 
     @user_app.command("add")
     def user_add(

@@ -270,6 +270,34 @@ class AuditLog(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class WebSession(Base):
+    """A signed-in web session or API token, shared by every server process.
+
+    Not clinical data and not audited. The row holds a SHA-256 digest of the random session id,
+    never the id itself, so reading this table does not yield a usable cookie or token. Times are
+    seconds since the epoch (the web layer's clock).
+    """
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # cookie, bearer
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_s: Mapped[float] = mapped_column(Float)
+    last_seen_s: Mapped[float] = mapped_column(Float)
+
+
+class LoginFailure(Base):
+    """One failed login, counted by the login rate limiter (key stored as a SHA-256 digest)."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), index=True)
+    at_s: Mapped[float] = mapped_column(Float)
+
+
 CLINICAL_ENTITIES: dict[str, type[Base]] = {
     "participant": Participant,
     "dose": Dose,

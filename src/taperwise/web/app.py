@@ -75,7 +75,8 @@ def create_app(
         ``sqlite:///FILE`` or ``postgresql://...``; the schema is upgraded to the current revision.
     secret_key
         Signs session cookies and bearer tokens. Default: ``$TAPERWISE_SECRET_KEY`` or a random
-        key per process (sessions then end when the server restarts).
+        key per process (sessions then end when the server restarts). Several server processes
+        on one database must share the key (:func:`taperwise.web.serve.serve` sees to it).
     settings
         Timeouts, rate limits and cookie options (:class:`~taperwise.web.security.WebSettings`).
     migrate
@@ -110,11 +111,13 @@ def create_app(
         engine=engine,
         settings=settings,
         sessions=SessionStore(
-            idle_timeout_s=settings.idle_timeout_s, absolute_timeout_s=settings.absolute_timeout_s
+            engine,
+            idle_timeout_s=settings.idle_timeout_s,
+            absolute_timeout_s=settings.absolute_timeout_s,
         ),
         signer=TokenSigner(key),
         limiter=LoginLimiter(
-            max_failures=settings.login_max_failures, window_s=settings.login_window_s
+            engine, max_failures=settings.login_max_failures, window_s=settings.login_window_s
         ),
         templates=templates,
         write_slots=anyio.Semaphore(

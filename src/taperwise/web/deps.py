@@ -2,8 +2,8 @@
 
 ``SessionDep`` is a read session; ``WriteSessionDep`` is one unit of work (committed when the route
 returns, rolled back on any error, before the response is sent). ``CurrentUser`` resolves the
-bearer token or session cookie, enforces the CSRF token on state-changing cookie requests and
-checks that the account is still active. Authorisation helpers keep role and site rules in one
+bearer token or session cookie (one database query reads the session and its account), enforces
+the CSRF token on state-changing cookie requests and checks that the account is still active. Authorisation helpers keep role and site rules in one
 place.
 """
 
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from taperwise.errors import NotFoundError, PermissionDenied
 from taperwise.store.audit import Actor
 from taperwise.store.engine import read_session
-from taperwise.store.models import Participant, Study, User
+from taperwise.store.models import Participant, Study
 from taperwise.web.security import SessionRecord, tokens_equal
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -89,24 +89,35 @@ class NotAuthenticated(Exception):
     """Raised when a request has no valid session; APIs answer 401, pages redirect to login."""
 
 
-def _session_from_request(request: Request) -> SessionRecord | None:
+@dataclass(frozen=True)
+class Credentials:
+    """What a request presents: a verified-signature session id and, for unsafe cookie
+    requests, the CSRF token it supplied."""
+
+    sid: str
+    kind: str  # cookie, bearer
+    check_csrf: bool
+    csrf_supplied: str | None
+
+
+async def request_credentials(request: Request) -> Credentials:
+    """The signed session id of this request (bearer header or cookie), without any lookup.
+
+    Runs on the event loop: it only parses headers (and the form body, for the CSRF field of
+    an unsafe cookie request); the database lookup happens in :func:`current_user`, in a worker
+    thread.
+    """
     state = request.app.state.taperwise
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
-        sid = state.signer.unsign(header[7:].strip())
-        record = state.sessions.get(sid) if sid else None
-        return record if record is not None and record.kind == "bearer" else None
-    sid = state.signer.unsign(request.cookies.get(state.settings.cookie_name))
-    record = state.sessions.get(sid) if sid else None
-    return record if record is not None and record.kind == "cookie" else None
-
-
-async def authenticated_session(request: Request) -> SessionRecord:
-    """The live session of this request; CSRF-checked for unsafe cookie requests."""
-    record = _session_from_request(request)
-    if record is None:
+        sid, kind = state.signer.unsign(header[7:].strip()), "bearer"
+    else:
+        sid, kind = state.signer.unsign(request.cookies.get(state.settings.cookie_name)), "cookie"
+    if not sid:
         raise NotAuthenticated()
-    if record.kind == "cookie" and request.method not in SAFE_METHODS:
+    check_csrf = kind == "cookie" and request.method not in SAFE_METHODS
+    supplied = None
+    if check_csrf:
         supplied = request.headers.get("x-csrf-token")
         if not supplied and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -114,23 +125,25 @@ async def authenticated_session(request: Request) -> SessionRecord:
             form = await request.form()
             value = form.get("csrf_token")
             supplied = value if isinstance(value, str) else None
-        if not tokens_equal(supplied, record.csrf):
-            raise HTTPException(
-                status_code=403, detail="CSRF token missing or wrong; reload the page and retry"
-            )
-    return record
+    return Credentials(sid, kind, check_csrf, supplied)
 
 
 def current_user(
-    request: Request, record: Annotated[SessionRecord, Depends(authenticated_session)]
+    request: Request, credentials: Annotated[Credentials, Depends(request_credentials)]
 ) -> WebUser:
+    """The live session's user (one query: session and account), CSRF-checked, still active."""
     state = request.app.state.taperwise
-    with read_session(state.engine) as session:
-        user = session.get(User, record.user_id)
-        if user is None or not user.active:
-            state.sessions.revoke(record.sid)
-            raise NotAuthenticated()
-        web_user = WebUser(user.id, user.username, user.role, user.site_code, record)
+    record = state.sessions.get(credentials.sid)
+    if record is None or record.kind != credentials.kind:
+        raise NotAuthenticated()
+    if credentials.check_csrf and not tokens_equal(credentials.csrf_supplied, record.csrf):
+        raise HTTPException(
+            status_code=403, detail="CSRF token missing or wrong; reload the page and retry"
+        )
+    if not record.user_active:
+        state.sessions.revoke(record.sid)
+        raise NotAuthenticated()
+    web_user = WebUser(record.user_id, record.username, record.role, record.site_code, record)
     request.state.user = web_user
     return web_user
 

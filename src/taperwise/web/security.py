@@ -1,36 +1,45 @@
 """Sessions, CSRF tokens and login rate limiting for the web app.
 
-* Sessions live in the server process (:class:`SessionStore`); the browser holds only a signed,
-  random session id in an ``HttpOnly; SameSite=Strict`` cookie. A session ends after
+* Sessions live in the database (:class:`SessionStore`, table ``web_sessions``), so several
+  server processes share them and a logout or an expiry is seen by all of them at once. The
+  browser holds only a signed, random session id in an ``HttpOnly; SameSite=Strict`` cookie; the
+  table holds a SHA-256 digest of that id, never the id itself. A session ends after
   ``idle_timeout_s`` without a request (inactivity timeout), after ``absolute_timeout_s`` in any
   case, and at logout. API clients may instead use a bearer token from ``POST /api/token``
-  (same store, same timeouts).
+  (same store, same timeouts). The idle timer is written back at most once per
+  ``touch_interval_s`` (60 s), so a busy session costs one small write a minute, not one per
+  request; a session may therefore end up to that long before the full idle timeout.
 * CSRF: every session has a synchronizer token. A state-changing request authenticated by the
   cookie must carry it in the ``X-CSRF-Token`` header (htmx and ``fetch`` calls) or in a
   ``csrf_token`` form field. Bearer-token requests need none (browsers never attach them).
   The login form, before any session exists, uses a double-submit cookie.
 * Login rate limiting: :class:`LoginLimiter` refuses further attempts for a username or a client
-  address after ``max_failures`` failures within ``window_s`` seconds (HTTP 429).
+  address after ``max_failures`` failures within ``window_s`` seconds (HTTP 429). Failures are
+  counted in the database (table ``login_failures``, keys stored as digests), so the limit holds
+  across server processes.
 
 Example
 -------
->>> store = SessionStore(idle_timeout_s=60)
->>> rec = store.create(user_id=1, kind="cookie")
->>> store.get(rec.sid).user_id
-1
+>>> from taperwise.store.engine import make_engine
+>>> from taperwise.store.migrate import upgrade
+>>> engine = make_engine("sqlite:///:memory:")
+>>> upgrade(engine)
+>>> store = SessionStore(engine, idle_timeout_s=60)
+>>> store.get("no-such-session") is None
+True
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
-import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from itsdangerous import BadSignature, Signer
+from sqlalchemy import Engine, delete, func, or_, select, update
 
 
 @dataclass(frozen=True)
@@ -55,28 +64,57 @@ class WebSettings:
 
 @dataclass
 class SessionRecord:
+    """One live session, with the account it belongs to (read together in one query)."""
+
     sid: str
     user_id: int
     kind: Literal["cookie", "bearer"]
     csrf: str
     created: float
     last_seen: float
+    username: str = ""
+    role: str = ""
+    site_code: str | None = None
+    user_active: bool = True
 
 
-@dataclass
+def digest(value: str) -> str:
+    """SHA-256 hex digest: what the database stores instead of session ids and limiter keys."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
 class SessionStore:
-    """Thread-safe in-memory sessions with idle and absolute timeouts."""
+    """Database-backed sessions with idle and absolute timeouts (shared by server processes).
 
-    idle_timeout_s: float = 15 * 60
-    absolute_timeout_s: float = 12 * 3600
-    clock: object = time.monotonic
-    _items: dict[str, SessionRecord] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    ``clock`` returns seconds since the epoch; every process must use the same clock, so the
+    default is :func:`time.time`.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        idle_timeout_s: float = 15 * 60,
+        absolute_timeout_s: float = 12 * 3600,
+        touch_interval_s: float = 60.0,
+        clock=time.time,
+    ) -> None:
+        self.engine = engine
+        self.idle_timeout_s = idle_timeout_s
+        self.absolute_timeout_s = absolute_timeout_s
+        self.touch_interval_s = touch_interval_s
+        self.clock = clock
 
     def _now(self) -> float:
-        return float(self.clock())  # type: ignore[operator]
+        return float(self.clock())
+
+    def _expired(self, created: float, last_seen: float, now: float) -> bool:
+        return now - last_seen > self.idle_timeout_s or now - created > self.absolute_timeout_s
 
     def create(self, *, user_id: int, kind: Literal["cookie", "bearer"]) -> SessionRecord:
+        from taperwise.store.engine import transaction
+        from taperwise.store.models import WebSession
+
         now = self._now()
         record = SessionRecord(
             sid=secrets.token_urlsafe(32),
@@ -86,43 +124,91 @@ class SessionStore:
             created=now,
             last_seen=now,
         )
-        with self._lock:
-            self._purge(now)
-            self._items[record.sid] = record
+        table = WebSession.__table__
+        with transaction(self.engine) as session:
+            session.execute(  # purge expired sessions while we hold a write transaction anyway
+                delete(table).where(
+                    or_(
+                        table.c.last_seen_s < now - self.idle_timeout_s,
+                        table.c.created_s < now - self.absolute_timeout_s,
+                    )
+                )
+            )
+            session.execute(
+                table.insert().values(
+                    token_hash=digest(record.sid),
+                    user_id=user_id,
+                    kind=kind,
+                    csrf=record.csrf,
+                    created_s=now,
+                    last_seen_s=now,
+                )
+            )
         return record
 
     def get(self, sid: str, *, touch: bool = True) -> SessionRecord | None:
-        """The live session with this id (refreshing its idle timer), or None."""
+        """The live session with this id and its account, or None; refreshes the idle timer."""
+        from taperwise.store.engine import read_session, transaction
+        from taperwise.store.models import User, WebSession
+
         now = self._now()
-        with self._lock:
-            record = self._items.get(sid)
-            if record is None:
-                return None
-            if self._expired(record, now):
-                del self._items[sid]
-                return None
-            if touch:
-                record.last_seen = now
-            return record
-
-    def revoke(self, sid: str) -> None:
-        with self._lock:
-            self._items.pop(sid, None)
-
-    def revoke_user(self, user_id: int) -> None:
-        with self._lock:
-            for sid in [s for s, r in self._items.items() if r.user_id == user_id]:
-                del self._items[sid]
-
-    def _expired(self, record: SessionRecord, now: float) -> bool:
-        return (
-            now - record.last_seen > self.idle_timeout_s
-            or now - record.created > self.absolute_timeout_s
+        sessions, users = WebSession.__table__, User.__table__
+        key = digest(sid)
+        with read_session(self.engine) as session:
+            row = session.execute(
+                select(
+                    sessions.c.user_id,
+                    sessions.c.kind,
+                    sessions.c.csrf,
+                    sessions.c.created_s,
+                    sessions.c.last_seen_s,
+                    users.c.username,
+                    users.c.role,
+                    users.c.site_code,
+                    users.c.active,
+                )
+                .join(users, users.c.id == sessions.c.user_id)
+                .where(sessions.c.token_hash == key)
+            ).first()
+        if row is None:
+            return None
+        if self._expired(row.created_s, row.last_seen_s, now):
+            self.revoke(sid)
+            return None
+        last_seen = row.last_seen_s
+        if touch and now - last_seen >= self.touch_interval_s:
+            with transaction(self.engine) as session:
+                session.execute(
+                    update(sessions).where(sessions.c.token_hash == key).values(last_seen_s=now)
+                )
+            last_seen = now
+        return SessionRecord(
+            sid=sid,
+            user_id=row.user_id,
+            kind=row.kind,
+            csrf=row.csrf,
+            created=row.created_s,
+            last_seen=last_seen,
+            username=row.username,
+            role=row.role,
+            site_code=row.site_code,
+            user_active=bool(row.active),
         )
 
-    def _purge(self, now: float) -> None:
-        for sid in [s for s, r in self._items.items() if self._expired(r, now)]:
-            del self._items[sid]
+    def revoke(self, sid: str) -> None:
+        self._delete(token=digest(sid))
+
+    def revoke_user(self, user_id: int) -> None:
+        self._delete(user_id=user_id)
+
+    def _delete(self, *, token: str | None = None, user_id: int | None = None) -> None:
+        from taperwise.store.engine import transaction
+        from taperwise.store.models import WebSession
+
+        table = WebSession.__table__
+        where = table.c.token_hash == token if token is not None else table.c.user_id == user_id
+        with transaction(self.engine) as session:
+            session.execute(delete(table).where(where))
 
 
 class TokenSigner:
@@ -151,39 +237,56 @@ def tokens_equal(a: str | None, b: str | None) -> bool:
 
 
 class LoginLimiter:
-    """Counts failed logins per key (username, client address) in a sliding window."""
+    """Counts failed logins per key (username, client address) in a sliding window.
 
-    def __init__(self, *, max_failures: int = 5, window_s: float = 300.0, clock=time.monotonic):
+    The failures are rows of ``login_failures`` (the key as a digest), so every server process
+    sees the same counts.
+    """
+
+    def __init__(
+        self, engine: Engine, *, max_failures: int = 5, window_s: float = 300.0, clock=time.time
+    ) -> None:
+        self.engine = engine
         self.max_failures = max_failures
         self.window_s = window_s
-        self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        stamps = self._failures.setdefault(key, deque())
-        while stamps and now - stamps[0] > self.window_s:
-            stamps.popleft()
-        return stamps
+        self.clock = clock
 
     def retry_after(self, *keys: str) -> int:
         """Seconds until another attempt is allowed (0: allowed now)."""
-        now = self._clock()
-        wait = 0.0
-        with self._lock:
-            for key in keys:
-                stamps = self._recent(key, now)
-                if len(stamps) >= self.max_failures:
-                    wait = max(wait, self.window_s - (now - stamps[0]))
+        from taperwise.store.engine import read_session
+        from taperwise.store.models import LoginFailure
+
+        now = float(self.clock())
+        table = LoginFailure.__table__
+        with read_session(self.engine) as session:
+            rows = session.execute(
+                select(func.count(), func.min(table.c.at_s))
+                .where(
+                    table.c.key_hash.in_([digest(k) for k in keys]),
+                    table.c.at_s > now - self.window_s,
+                )
+                .group_by(table.c.key_hash)
+            ).all()
+        wait = max(
+            (self.window_s - (now - first) for n, first in rows if n >= self.max_failures),
+            default=0.0,
+        )
         return int(wait) + 1 if wait > 0 else 0
 
     def failed(self, *keys: str) -> None:
-        now = self._clock()
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
+        from taperwise.store.engine import transaction
+        from taperwise.store.models import LoginFailure
+
+        now = float(self.clock())
+        table = LoginFailure.__table__
+        with transaction(self.engine) as session:
+            session.execute(delete(table).where(table.c.at_s <= now - self.window_s))
+            session.execute(table.insert(), [{"key_hash": digest(k), "at_s": now} for k in keys])
 
     def succeeded(self, *keys: str) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
+        from taperwise.store.engine import transaction
+        from taperwise.store.models import LoginFailure
+
+        table = LoginFailure.__table__
+        with transaction(self.engine) as session:
+            session.execute(delete(table).where(table.c.key_hash.in_([digest(k) for k in keys])))
