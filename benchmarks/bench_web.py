@@ -1,14 +1,16 @@
 """Web benchmark: concurrent raters posting COWS assessments over loopback HTTP.
 
 N raters (default 50), each with its own account and participant, post assessments to a live
-uvicorn server (a separate process on 127.0.0.1) for D seconds (default 60), each pacing itself
+uvicorn server (separate processes on 127.0.0.1: ``--workers``, default taperwise's own) for D
+seconds (default 60), each pacing itself
 at one request per ``--interval`` seconds (default 1 s: a busy ward, far above the ~1 entry per
 minute of bedside practice) -- with ``--interval 0`` they post back-to-back (saturation).
 Measured client-side: latency percentiles of every POST. Then the database is checked: every
 201 answer has exactly one stored assessment (no lost, no duplicated writes), nothing else was
 stored, and the audit hash chain verifies.
 
-Run: ``python benchmarks/bench_web.py [--backends sqlite,postgresql] [--runs 5] [--duration 60]``
+Run: ``python benchmarks/bench_web.py [--backends sqlite,postgresql] [--runs 5] [--duration 60]
+[--workers N]``
 """
 
 from __future__ import annotations
@@ -287,7 +289,7 @@ def run_once(
             "p95_ms": q[94] * 1000,
             "p99_ms": q[98] * 1000,
             "max_ms": lat[-1] * 1000 if lat else float("nan"),
-            # CPU of the server process during the timed window, per stored write
+            # CPU of the server (all its processes) during the timed window, per stored write
             "server_cpu_ms_per_write": server_cpu * 1000 / max(1, len(lat)),
             **check,
         }

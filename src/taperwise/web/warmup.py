@@ -12,7 +12,9 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
+
+from taperwise.store.models import Base
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +33,31 @@ def warm_up(engine: Engine, *, connections: int = 0) -> None:
     with read_session(engine) as session:
         for study in session.execute(select(Study)).scalars():
             protocol_of(study)
+        _compile_hot_reads(session)
     if connections > 1 and engine.dialect.name != "sqlite":
         all_open = threading.Barrier(connections)
+        tables = list(Base.metadata.sorted_tables)
 
         def touch(_: int) -> None:
             with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+                # each PostgreSQL backend loads a table's catalog entries on first use; doing it
+                # here keeps that out of the first bedside writes
+                for table in tables:
+                    conn.execute(select(table).limit(0))
                 all_open.wait(timeout=30)  # hold it until every thread has its own
 
         with ThreadPoolExecutor(max_workers=connections) as pool:
             list(pool.map(touch, range(connections)))
     log.info("web app warmed up")
+
+
+def _compile_hot_reads(session) -> None:
+    """Run the per-request reads once (they find nothing), so their SQL is compiled and cached."""
+    from taperwise.store.models import Participant
+    from taperwise.store.safety_hooks import _FACT_COLUMNS, _history
+    from taperwise.web.security import SessionStore
+
+    SessionStore(session.get_bind()).get("warm-up", touch=False)
+    nobody = Participant(id=-1)
+    for model in _FACT_COLUMNS:
+        _history(session, model, nobody, exclude=None)
