@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        con = Console()
+        con = Console(soft_wrap=True)  # piped output keeps each line whole
         con.print(f"MMRM {doc['method']}  {formula}")
         con.print(
             f"-2 log L {res.deviance:.6f}  AIC {res.aic:.4f}  BIC {res.bic:.4f}  converged {res.converged}"

@@ -77,3 +77,13 @@ def test_cli_unknown_column_is_one_line(cli):
     assert code == 2
     text = (out + err).strip()
     assert "FOO" in text and "Traceback" not in text
+
+
+def test_cli_text_output_keeps_long_lines_whole_when_piped(cli):
+    path = require_reference("mmrm", "fev_data.csv")
+    formula = "FEV1 ~ RACE + SEX + ARMCD * AVISIT + FEV1_BL + us(AVISIT | USUBJID)"
+    code, out, _ = cli("mmrm", "--data", path, "--formula", formula)
+    assert code == 0
+    lines = out.splitlines()
+    assert any(line.startswith("MMRM") and line.endswith(formula) for line in lines)
+    assert any(line.startswith("-2 log L") and "converged True" in line for line in lines)
