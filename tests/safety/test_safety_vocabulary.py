@@ -9,6 +9,7 @@ from taperwise.safety import (
     CTCAE_GRADES,
     CYP3A4_INTERACTIONS,
     DEFAULT_CYP3A4_INTERACTING,
+    OUTCOME_AEOUT,
     OUTCOMES,
     RELATEDNESS,
     SERIOUSNESS_CRITERIA,
@@ -31,7 +32,7 @@ def test_ctcae_grades_one_to_five():
 
 @pytest.mark.parametrize("bad", [0, 6, -1, True, 2.5, "3"])
 def test_bad_grade(bad):
-    with pytest.raises(ValidationError, match="allowed 1, 2, 3, 4, 5"):
+    with pytest.raises(ValidationError, match="allowed: 1, 2, 3, 4, 5"):
         check_grade(bad)
 
 
@@ -46,17 +47,21 @@ def test_ich_e2a_criteria():
     ]
     assert check_seriousness(["hospitalisation", "death", "death"]) == ("death", "hospitalisation")
     assert is_serious(["important_medical_event"]) and not is_serious([])
-    with pytest.raises(ValidationError, match="seriousness criterion 'severe' is not known"):
+    with pytest.raises(
+        ValidationError, match="seriousness criterion 'severe' is not an ICH E2A criterion"
+    ):
         check_seriousness(["severe"])  # severe (intensity) is not serious (outcome)
 
 
 def test_relatedness_and_outcome():
     assert check_relatedness("possible") == "possible"
     assert check_outcome("fatal") == "fatal"
-    assert "definite" in RELATEDNESS and "recovered_resolved" in OUTCOMES
+    assert "definite" in RELATEDNESS and "not_assessed" in RELATEDNESS
+    assert set(OUTCOME_AEOUT) == set(OUTCOMES)
+    assert OUTCOME_AEOUT["not_recovered"] == "NOT RECOVERED/NOT RESOLVED"
     with pytest.raises(ValidationError, match="allowed: not_related"):
         check_relatedness("maybe")
-    with pytest.raises(ValidationError, match="allowed: recovered_resolved"):
+    with pytest.raises(ValidationError, match="allowed: recovered, recovering"):
         check_outcome("ok")
 
 

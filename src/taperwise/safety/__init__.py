@@ -27,6 +27,7 @@ from taperwise.safety.interactions import (
 from taperwise.safety.vocabulary import (
     CTCAE_GRADES,
     CTCAE_VERSION,
+    OUTCOME_AEOUT,
     OUTCOMES,
     RELATEDNESS,
     SERIOUSNESS_CRITERIA,
@@ -42,6 +43,7 @@ __all__ = [
     "CTCAE_VERSION",
     "CYP3A4_INTERACTIONS",
     "DEFAULT_CYP3A4_INTERACTING",
+    "OUTCOME_AEOUT",
     "OUTCOMES",
     "RELATEDNESS",
     "RULES",

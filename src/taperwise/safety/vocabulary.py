@@ -1,5 +1,8 @@
 """Adverse-event vocabularies: CTCAE v5.0 grades, ICH E2A seriousness, relatedness, outcome.
 
+The one home of these lists: the store validates every AE with the ``check_*`` helpers here,
+and the web schemas, forms and CLI help take their choices from the same tuples.
+
 MedDRA is licensed and is not shipped; AE terms are stored verbatim (domain.md §8.3).
 """
 
@@ -30,18 +33,35 @@ SERIOUSNESS_CRITERIA: dict[str, str] = {
     "important_medical_event": "other important medical event (medical and scientific judgement)",
 }
 
-#: Causality to the study product (a common five-level scale).
-RELATEDNESS: tuple[str, ...] = ("not_related", "unlikely", "possible", "probable", "definite")
+#: Causality to the study product (a common five-level scale, plus "not yet assessed"). These
+#: identifiers are what the store, the CLI, the web app and the database hold.
+RELATEDNESS: tuple[str, ...] = (
+    "not_related",
+    "unlikely",
+    "possible",
+    "probable",
+    "definite",
+    "not_assessed",
+)
 
-#: Outcome (the CDISC AEOUT concepts, written as identifiers).
+#: Outcome of the event, as stored. :data:`OUTCOME_AEOUT` maps each to its CDISC SDTM
+#: controlled term (AEOUT, codelist "Outcome of Event").
 OUTCOMES: tuple[str, ...] = (
-    "recovered_resolved",
-    "recovering_resolving",
-    "not_recovered_not_resolved",
-    "recovered_resolved_with_sequelae",
+    "recovered",
+    "recovering",
+    "not_recovered",
+    "recovered_with_sequelae",
     "fatal",
     "unknown",
 )
+OUTCOME_AEOUT: dict[str, str] = {
+    "recovered": "RECOVERED/RESOLVED",
+    "recovering": "RECOVERING/RESOLVING",
+    "not_recovered": "NOT RECOVERED/NOT RESOLVED",
+    "recovered_with_sequelae": "RECOVERED/RESOLVED WITH SEQUELAE",
+    "fatal": "FATAL",
+    "unknown": "UNKNOWN",
+}
 
 
 def check_grade(grade: int) -> int:
@@ -53,7 +73,7 @@ def check_grade(grade: int) -> int:
     3
     """
     if isinstance(grade, bool) or not isinstance(grade, int) or grade not in CTCAE_GRADES:
-        raise ValidationError(f"CTCAE grade got {grade!r}; allowed 1, 2, 3, 4, 5")
+        raise ValidationError(f"CTCAE grade {grade!r} is not allowed; allowed: 1, 2, 3, 4, 5")
     return grade
 
 
@@ -63,7 +83,8 @@ def check_seriousness(criteria: Iterable[str]) -> tuple[str, ...]:
     for c in given:
         if c not in SERIOUSNESS_CRITERIA:
             raise ValidationError(
-                f"seriousness criterion '{c}' is not known; allowed: {', '.join(SERIOUSNESS_CRITERIA)}"
+                f"seriousness criterion '{c}' is not an ICH E2A criterion; "
+                f"allowed: {', '.join(SERIOUSNESS_CRITERIA)}"
             )
     return tuple(c for c in SERIOUSNESS_CRITERIA if c in given)
 
@@ -77,7 +98,7 @@ def check_relatedness(value: str) -> str:
     """A relatedness value from :data:`RELATEDNESS`, or ValidationError."""
     if value not in RELATEDNESS:
         raise ValidationError(
-            f"relatedness '{value}' is not known; allowed: {', '.join(RELATEDNESS)}"
+            f"relatedness '{value}' is not allowed; allowed: {', '.join(RELATEDNESS)}"
         )
     return value
 
@@ -85,5 +106,5 @@ def check_relatedness(value: str) -> str:
 def check_outcome(value: str) -> str:
     """An outcome value from :data:`OUTCOMES`, or ValidationError."""
     if value not in OUTCOMES:
-        raise ValidationError(f"outcome '{value}' is not known; allowed: {', '.join(OUTCOMES)}")
+        raise ValidationError(f"outcome '{value}' is not allowed; allowed: {', '.join(OUTCOMES)}")
     return value

@@ -14,6 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taperwise.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
+from taperwise.safety.vocabulary import (  # noqa: F401  (RELATEDNESS, OUTCOMES re-exported)
+    OUTCOMES,
+    RELATEDNESS,
+    check_grade,
+    check_outcome,
+    check_relatedness,
+    check_seriousness,
+)
 from taperwise.store import audit
 from taperwise.store.audit import Actor
 from taperwise.store.models import (
@@ -33,15 +41,6 @@ from taperwise.store.safety_hooks import run_safety
 from taperwise.store.studies import get_study, protocol_of
 
 CONTEXTS = ("screening", "baseline", "pre-dose", "+30min", "+2h", "daily", "unscheduled", "exit")
-RELATEDNESS = ("not_related", "unlikely", "possible", "probable", "definite", "not_assessed")
-OUTCOMES = (
-    "recovered",
-    "recovering",
-    "not_recovered",
-    "recovered_with_sequelae",
-    "fatal",
-    "unknown",
-)
 
 
 def _check_write_access(actor: Actor, participant: Participant) -> None:
@@ -214,29 +213,18 @@ def record_adverse_event(
     led_to_discontinuation: bool = False,
 ) -> tuple[AdverseEvent, list[Alert]]:
     """Record an AE with its CTCAE v5 grade (1-5) and ICH E2A seriousness criteria."""
-    from taperwise.safety import SERIOUSNESS_CRITERIA
-
     study = get_study(session, study_id)
     participant = get_participant(session, study, code)
     _check_write_access(actor, participant)
     if not term or not term.strip():
         raise ValidationError("adverse event term must not be empty")
-    if grade not in (1, 2, 3, 4, 5):
-        raise ValidationError(f"CTCAE grade {grade} is not allowed; allowed: 1, 2, 3, 4, 5")
+    check_grade(grade)
     criteria = list(seriousness or [])
-    for criterion in criteria:
-        if criterion not in SERIOUSNESS_CRITERIA:
-            raise ValidationError(
-                f"seriousness criterion '{criterion}' is not an ICH E2A criterion; allowed: {', '.join(SERIOUSNESS_CRITERIA)}"
-            )
+    check_seriousness(criteria)
     if grade == 5 and "death" not in criteria:
         criteria.append("death")
-    if relatedness not in RELATEDNESS:
-        raise ValidationError(
-            f"relatedness '{relatedness}' is not allowed; allowed: {', '.join(RELATEDNESS)}"
-        )
-    if outcome not in OUTCOMES:
-        raise ValidationError(f"outcome '{outcome}' is not allowed; allowed: {', '.join(OUTCOMES)}")
+    check_relatedness(relatedness)
+    check_outcome(outcome)
     row = AdverseEvent(
         participant_id=participant.id,
         term=term.strip(),
