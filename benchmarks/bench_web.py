@@ -177,7 +177,13 @@ async def rater(
 
 
 async def drive(
-    base: str, study: str, raters: int, duration: float, interval: float, server_pid: int
+    base: str,
+    study: str,
+    raters: int,
+    duration: float,
+    interval: float,
+    server_pid: int,
+    client_gc_off: bool = True,
 ) -> dict:
     results: dict = {
         "latency": [],
@@ -187,6 +193,7 @@ async def drive(
         "start": asyncio.Event(),
         "ready": 0,
         "raters": raters,
+        "client_gc_off": client_gc_off,
     }
     tasks = [
         asyncio.create_task(rater(base, i, study, duration, interval, results))
@@ -200,16 +207,18 @@ async def drive(
     # collection in this one process (50 clients) paused every simulated rater at once for
     # 75-190 ms, which the client-side clock then counted as server latency. A real ward has
     # one browser per rater. The server's collector is untouched.
-    gc.collect()
-    gc.freeze()
-    gc.disable()
+    if results["client_gc_off"]:
+        gc.collect()
+        gc.freeze()
+        gc.disable()
     try:
         results["t0"] = time.perf_counter()
         results["start"].set()
         await asyncio.gather(*tasks)
     finally:
-        gc.enable()
-        gc.unfreeze()
+        if results["client_gc_off"]:
+            gc.enable()
+            gc.unfreeze()
     return results
 
 
@@ -247,7 +256,12 @@ def verify(url: str, results: dict) -> dict:
 
 
 def run_once(
-    backend: str, raters: int, duration: float, interval: float, workers: int | None = None
+    backend: str,
+    raters: int,
+    duration: float,
+    interval: float,
+    workers: int | None = None,
+    client_gc_off: bool = True,
 ) -> dict:
     from taperwise.web.serve import default_workers
 
@@ -266,7 +280,15 @@ def run_once(
         proc = start_server(url, port, workers)
         try:
             results = asyncio.run(
-                drive(f"http://127.0.0.1:{port}", study, raters, duration, interval, proc.pid)
+                drive(
+                    f"http://127.0.0.1:{port}",
+                    study,
+                    raters,
+                    duration,
+                    interval,
+                    proc.pid,
+                    client_gc_off,
+                )
             )
             server_cpu = _server_cpu_seconds(proc.pid) - results["server_cpu0"]
         finally:
@@ -311,6 +333,11 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=None,
         help="server processes (default: taperwise's own default for the backend)",
+    )
+    parser.add_argument(
+        "--client-gc",
+        action="store_true",
+        help="leave the load generator's garbage collector on (to reproduce older series)",
     )
     args = parser.parse_args(argv)
     os.environ.setdefault("TAPERWISE_SECRET_KEY", "bench")
