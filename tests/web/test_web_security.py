@@ -213,10 +213,16 @@ def test_logout_ends_the_session(web):
     assert client.get("/api/me").status_code == 401
 
 
-def test_inactivity_timeout(web):
-    store = web.app.state.taperwise.sessions
+@pytest.fixture
+def session_clock(web) -> list[float]:
+    """A settable clock for the session store: ``now[0]`` is the time in epoch seconds."""
     now = [1_000_000.0]
-    store.clock = lambda: now[0]
+    web.app.state.taperwise.sessions.clock = lambda: now[0]
+    return now
+
+
+def test_inactivity_timeout(web, session_clock):
+    store, now = web.app.state.taperwise.sessions, session_clock
     client = web.client()
     login(client, "inv")
     assert client.get("/api/me").status_code == 200
@@ -230,10 +236,8 @@ def test_inactivity_timeout(web):
     assert page.status_code == 303 and page.headers["location"].startswith("/login")
 
 
-def test_absolute_timeout_ends_even_an_active_session(web):
-    store = web.app.state.taperwise.sessions
-    now = [1_000_000.0]
-    store.clock = lambda: now[0]
+def test_absolute_timeout_ends_even_an_active_session(web, session_clock):
+    store, now = web.app.state.taperwise.sessions, session_clock
     client = web.client()
     login(client, "inv")
     while now[0] + store.idle_timeout_s / 2 < 1_000_000.0 + store.absolute_timeout_s:
@@ -253,10 +257,8 @@ def _stored_sessions(engine):
         return session.execute(select(WebSession.token_hash, WebSession.last_seen_s)).all()
 
 
-def test_sessions_are_stored_as_digests_and_touched_at_most_once_a_minute(web):
-    store = web.app.state.taperwise.sessions
-    now = [1_000_000.0]
-    store.clock = lambda: now[0]
+def test_sessions_are_stored_as_digests_and_touched_at_most_once_a_minute(web, session_clock):
+    store, now = web.app.state.taperwise.sessions, session_clock
     token = web.bearer("inv")["Authorization"].split()[1]
     sid = web.app.state.taperwise.signer.unsign(token)
     [(stored_hash, last_seen)] = _stored_sessions(web.engine)
