@@ -196,19 +196,12 @@ class SessionStore:
         )
 
     def revoke(self, sid: str) -> None:
-        self._delete(token=digest(sid))
-
-    def revoke_user(self, user_id: int) -> None:
-        self._delete(user_id=user_id)
-
-    def _delete(self, *, token: str | None = None, user_id: int | None = None) -> None:
         from taperwise.store.engine import transaction
         from taperwise.store.models import WebSession
 
         table = WebSession.__table__
-        where = table.c.token_hash == token if token is not None else table.c.user_id == user_id
         with transaction(self.engine) as session:
-            session.execute(delete(table).where(where))
+            session.execute(delete(table).where(table.c.token_hash == digest(sid)))
 
 
 class TokenSigner:
