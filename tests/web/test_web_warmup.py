@@ -9,7 +9,9 @@ def test_warm_up_parses_protocols_and_opens_connections(kmc_study):
 
     engine, _study_id, _ = kmc_study
     studies._parse_cached.cache_clear()
-    warm_up(engine, connections=3)
+    from taperwise.web.security import SessionStore
+
+    warm_up(engine, connections=3, sessions=SessionStore(engine))
     assert studies._parse_cached.cache_info().currsize == 1
     if engine.dialect.name != "sqlite":
         assert engine.pool.checkedin() >= 3

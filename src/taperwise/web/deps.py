@@ -3,8 +3,8 @@
 ``SessionDep`` is a read session; ``WriteSessionDep`` is one unit of work (committed when the route
 returns, rolled back on any error, before the response is sent). ``CurrentUser`` resolves the
 bearer token or session cookie (one database query reads the session and its account), enforces
-the CSRF token on state-changing cookie requests and checks that the account is still active. Authorisation helpers keep role and site rules in one
-place.
+the CSRF token on state-changing cookie requests and checks that the account is still active.
+Authorisation helpers keep role and site rules in one place.
 """
 
 from __future__ import annotations

@@ -41,6 +41,13 @@ from typing import Literal
 from itsdangerous import BadSignature, Signer
 from sqlalchemy import Engine, delete, func, or_, select, update
 
+from taperwise.store.engine import read_session, transaction
+from taperwise.store.models import LoginFailure, User, WebSession
+
+_SESSIONS = WebSession.__table__
+_USERS = User.__table__
+_FAILURES = LoginFailure.__table__
+
 
 @dataclass(frozen=True)
 class WebSettings:
@@ -112,9 +119,6 @@ class SessionStore:
         return now - last_seen > self.idle_timeout_s or now - created > self.absolute_timeout_s
 
     def create(self, *, user_id: int, kind: Literal["cookie", "bearer"]) -> SessionRecord:
-        from taperwise.store.engine import transaction
-        from taperwise.store.models import WebSession
-
         now = self._now()
         record = SessionRecord(
             sid=secrets.token_urlsafe(32),
@@ -124,18 +128,17 @@ class SessionStore:
             created=now,
             last_seen=now,
         )
-        table = WebSession.__table__
         with transaction(self.engine) as session:
             session.execute(  # purge expired sessions while we hold a write transaction anyway
-                delete(table).where(
+                delete(_SESSIONS).where(
                     or_(
-                        table.c.last_seen_s < now - self.idle_timeout_s,
-                        table.c.created_s < now - self.absolute_timeout_s,
+                        _SESSIONS.c.last_seen_s < now - self.idle_timeout_s,
+                        _SESSIONS.c.created_s < now - self.absolute_timeout_s,
                     )
                 )
             )
             session.execute(
-                table.insert().values(
+                _SESSIONS.insert().values(
                     token_hash=digest(record.sid),
                     user_id=user_id,
                     kind=kind,
@@ -148,27 +151,23 @@ class SessionStore:
 
     def get(self, sid: str, *, touch: bool = True) -> SessionRecord | None:
         """The live session with this id and its account, or None; refreshes the idle timer."""
-        from taperwise.store.engine import read_session, transaction
-        from taperwise.store.models import User, WebSession
-
         now = self._now()
-        sessions, users = WebSession.__table__, User.__table__
         key = digest(sid)
         with read_session(self.engine) as session:
             row = session.execute(
                 select(
-                    sessions.c.user_id,
-                    sessions.c.kind,
-                    sessions.c.csrf,
-                    sessions.c.created_s,
-                    sessions.c.last_seen_s,
-                    users.c.username,
-                    users.c.role,
-                    users.c.site_code,
-                    users.c.active,
+                    _SESSIONS.c.user_id,
+                    _SESSIONS.c.kind,
+                    _SESSIONS.c.csrf,
+                    _SESSIONS.c.created_s,
+                    _SESSIONS.c.last_seen_s,
+                    _USERS.c.username,
+                    _USERS.c.role,
+                    _USERS.c.site_code,
+                    _USERS.c.active,
                 )
-                .join(users, users.c.id == sessions.c.user_id)
-                .where(sessions.c.token_hash == key)
+                .join(_USERS, _USERS.c.id == _SESSIONS.c.user_id)
+                .where(_SESSIONS.c.token_hash == key)
             ).first()
         if row is None:
             return None
@@ -179,7 +178,7 @@ class SessionStore:
         if touch and now - last_seen >= self.touch_interval_s:
             with transaction(self.engine) as session:
                 session.execute(
-                    update(sessions).where(sessions.c.token_hash == key).values(last_seen_s=now)
+                    update(_SESSIONS).where(_SESSIONS.c.token_hash == key).values(last_seen_s=now)
                 )
             last_seen = now
         return SessionRecord(
@@ -196,12 +195,8 @@ class SessionStore:
         )
 
     def revoke(self, sid: str) -> None:
-        from taperwise.store.engine import transaction
-        from taperwise.store.models import WebSession
-
-        table = WebSession.__table__
         with transaction(self.engine) as session:
-            session.execute(delete(table).where(table.c.token_hash == digest(sid)))
+            session.execute(delete(_SESSIONS).where(_SESSIONS.c.token_hash == digest(sid)))
 
 
 class TokenSigner:
@@ -246,19 +241,15 @@ class LoginLimiter:
 
     def retry_after(self, *keys: str) -> int:
         """Seconds until another attempt is allowed (0: allowed now)."""
-        from taperwise.store.engine import read_session
-        from taperwise.store.models import LoginFailure
-
         now = float(self.clock())
-        table = LoginFailure.__table__
         with read_session(self.engine) as session:
             rows = session.execute(
-                select(func.count(), func.min(table.c.at_s))
+                select(func.count(), func.min(_FAILURES.c.at_s))
                 .where(
-                    table.c.key_hash.in_([digest(k) for k in keys]),
-                    table.c.at_s > now - self.window_s,
+                    _FAILURES.c.key_hash.in_([digest(k) for k in keys]),
+                    _FAILURES.c.at_s > now - self.window_s,
                 )
-                .group_by(table.c.key_hash)
+                .group_by(_FAILURES.c.key_hash)
             ).all()
         wait = max(
             (self.window_s - (now - first) for n, first in rows if n >= self.max_failures),
@@ -267,19 +258,15 @@ class LoginLimiter:
         return int(wait) + 1 if wait > 0 else 0
 
     def failed(self, *keys: str) -> None:
-        from taperwise.store.engine import transaction
-        from taperwise.store.models import LoginFailure
-
         now = float(self.clock())
-        table = LoginFailure.__table__
         with transaction(self.engine) as session:
-            session.execute(delete(table).where(table.c.at_s <= now - self.window_s))
-            session.execute(table.insert(), [{"key_hash": digest(k), "at_s": now} for k in keys])
+            session.execute(delete(_FAILURES).where(_FAILURES.c.at_s <= now - self.window_s))
+            session.execute(
+                _FAILURES.insert(), [{"key_hash": digest(k), "at_s": now} for k in keys]
+            )
 
     def succeeded(self, *keys: str) -> None:
-        from taperwise.store.engine import transaction
-        from taperwise.store.models import LoginFailure
-
-        table = LoginFailure.__table__
         with transaction(self.engine) as session:
-            session.execute(delete(table).where(table.c.key_hash.in_([digest(k) for k in keys])))
+            session.execute(
+                delete(_FAILURES).where(_FAILURES.c.key_hash.in_([digest(k) for k in keys]))
+            )

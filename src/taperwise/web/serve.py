@@ -93,7 +93,7 @@ def _warmed_app(db_url: str, *, secret_key: str | None, migrate: bool):
 
     app = create_app(db_url, secret_key=secret_key, migrate=migrate)
     state = app.state.taperwise
-    warm_up(state.engine, connections=state.settings.write_concurrency + 2)
+    warm_up(state.engine, connections=state.settings.write_concurrency + 2, sessions=state.sessions)
     freeze_startup_objects()
     return app
 

@@ -15,25 +15,33 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import Engine, select
 
 from taperwise.store.models import Base
+from taperwise.web.security import SessionStore
 
 log = logging.getLogger(__name__)
 
 
-def warm_up(engine: Engine, *, connections: int = 0) -> None:
-    """Load instruments, protocols and write-path modules; open ``connections`` pool connections."""
+def warm_up(engine: Engine, *, connections: int = 0, sessions: SessionStore | None = None) -> None:
+    """Load instruments, protocols and write-path modules; open ``connections`` pool connections.
+
+    The per-request reads are run once and find nothing (a session lookup in ``sessions``, a
+    safety history of no participant), so their SQL is compiled and cached before serving.
+    """
     import taperwise.store.participants  # noqa: F401 - imported for its side effect (warm caches)
     import taperwise.store.records  # noqa: F401
     from taperwise.instruments import list_instruments
     from taperwise.safety import evaluate  # noqa: F401
     from taperwise.store.engine import read_session
-    from taperwise.store.models import Study
+    from taperwise.store.models import Participant, Study
+    from taperwise.store.safety_hooks import participant_facts
     from taperwise.store.studies import protocol_of
 
     list_instruments()
     with read_session(engine) as session:
         for study in session.execute(select(Study)).scalars():
             protocol_of(study)
-        _compile_hot_reads(session)
+            participant_facts(session, study, Participant(id=-1, code="warm-up"))
+    if sessions is not None:
+        sessions.get("warm-up", touch=False)
     if connections > 1 and engine.dialect.name != "sqlite":
         all_open = threading.Barrier(connections)
         tables = list(Base.metadata.sorted_tables)
@@ -49,15 +57,3 @@ def warm_up(engine: Engine, *, connections: int = 0) -> None:
         with ThreadPoolExecutor(max_workers=connections) as pool:
             list(pool.map(touch, range(connections)))
     log.info("web app warmed up")
-
-
-def _compile_hot_reads(session) -> None:
-    """Run the per-request reads once (they find nothing), so their SQL is compiled and cached."""
-    from taperwise.store.models import Participant
-    from taperwise.store.safety_hooks import _FACT_COLUMNS, _history
-    from taperwise.web.security import SessionStore
-
-    SessionStore(session.get_bind()).get("warm-up", touch=False)
-    nobody = Participant(id=-1)
-    for model in _FACT_COLUMNS:
-        _history(session, model, nobody, exclude=None)
