@@ -20,7 +20,6 @@ import asyncio
 import gc
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -89,12 +88,6 @@ def _server_cpu_seconds(pid: int) -> float:
     return sum(_process_cpu_seconds(p) for p in _process_tree(pid))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def setup_database(url: str, raters: int) -> str:
     """A KMC study with one participant and one rater account per simulated rater."""
     from store_helpers import enrol_participant, new_study
@@ -116,23 +109,11 @@ def setup_database(url: str, raters: int) -> str:
 
 
 def start_server(url: str, port: int, workers: int | None) -> subprocess.Popen:
-    code = (
-        "import logging, sys; from taperwise.web.serve import serve; "
-        f"serve({url!r}, host='127.0.0.1', port={port}, log_level='warning', "
-        f"timeout_keep_alive=120, workers={workers!r})"
-    )
+    from server_helpers import serve_subprocess
+
     # keep-alive longer than the pacing interval: with uvicorn's default 5 s, a client posting
     # every 5 s races the server closing the idle connection (httpx ReadError, request not sent)
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not start")
+    return serve_subprocess(url, port, timeout_keep_alive=120, workers=workers)
 
 
 async def rater(
@@ -276,7 +257,9 @@ def run_once(
         url = server_pg.create_database("bench")
     try:
         study = setup_database(url, raters)
-        port = _free_port()
+        from server_helpers import free_port
+
+        port = free_port()
         proc = start_server(url, port, workers)
         try:
             results = asyncio.run(

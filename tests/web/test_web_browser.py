@@ -7,29 +7,18 @@ Screenshots go to ``test-artifacts/``.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import pytest
 from web_helpers import PASSWORD, SEVERE_COWS
 
 from browser import ARGS, ARTIFACTS, CHROMIUM, require_chromium
+from server_helpers import threaded_uvicorn
 from store_helpers import enrol_participant, new_study, randomise_participant
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def live_server(tmp_path):
-    import uvicorn
-
     from taperwise.store.audit import Actor
     from taperwise.store.engine import transaction
     from taperwise.web.app import create_app
@@ -45,19 +34,8 @@ def live_server(tmp_path):
         )
     engine.dispose()
     app = create_app(url, secret_key="browser-test")
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", study_id, url
-    server.should_exit = True
-    thread.join(10)
+    with threaded_uvicorn(app) as base:
+        yield base, study_id, url
     app.state.taperwise.engine.dispose()
 
 

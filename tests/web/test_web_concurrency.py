@@ -7,28 +7,21 @@ thread the earlier writers need to commit (a deadlock seen in the benchmark on P
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
 from web_helpers import PASSWORD, SEVERE_COWS, fast_argon2, make_env  # noqa: F401
 
+from server_helpers import threaded_uvicorn
+
 WRITERS = 60
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_sixty_concurrent_writers(kmc_study, db_url, fast_argon2):  # noqa: F811
     import httpx
-    import uvicorn
 
     from taperwise.store.audit import verify_chain
     from taperwise.store.engine import read_session
@@ -36,35 +29,24 @@ def test_sixty_concurrent_writers(kmc_study, db_url, fast_argon2):  # noqa: F811
 
     engine, study_id, proto = kmc_study
     env = make_env(engine, study_id, proto, db_url)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(env.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
     try:
-        token = httpx.post(f"{base}/api/token", data={"username": "inv", "password": PASSWORD})
-        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-        url = f"{base}/api/studies/{study_id}/participants/A01/assessments"
-        items = dict(SEVERE_COWS, pulse=1)
-        barrier = threading.Barrier(WRITERS)
+        with threaded_uvicorn(env.app) as base:
+            token = httpx.post(f"{base}/api/token", data={"username": "inv", "password": PASSWORD})
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            url = f"{base}/api/studies/{study_id}/participants/A01/assessments"
+            items = dict(SEVERE_COWS, pulse=1)
+            barrier = threading.Barrier(WRITERS)
 
-        def post(_: int) -> int:
-            barrier.wait(30)
-            response = httpx.post(
-                url, headers=headers, json={"instrument": "cows", "items": items}, timeout=60
-            )
-            return response.status_code
+            def post(_: int) -> int:
+                barrier.wait(30)
+                response = httpx.post(
+                    url, headers=headers, json={"instrument": "cows", "items": items}, timeout=60
+                )
+                return response.status_code
 
-        with ThreadPoolExecutor(WRITERS) as pool:
-            statuses = list(pool.map(post, range(WRITERS)))
+            with ThreadPoolExecutor(WRITERS) as pool:
+                statuses = list(pool.map(post, range(WRITERS)))
     finally:
-        server.should_exit = True
-        thread.join(10)
         env.app.state.taperwise.engine.dispose()
     assert statuses == [201] * WRITERS
     with read_session(engine) as session:

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from web_helpers import PASSWORD, fast_argon2  # noqa: F401  (fixture)
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from server_helpers import free_port, serve_subprocess
 
 
 def _children(pid: int) -> list[int]:
@@ -36,22 +26,9 @@ def two_workers(kmc_study, db_url, fast_argon2):  # noqa: F811
         create_user(
             session, Actor("setup", "admin"), username="inv", role="investigator", password=PASSWORD
         )
-    port = _free_port()
-    code = (
-        "from taperwise.web.serve import serve; "
-        f"serve({db_url!r}, host='127.0.0.1', port={port}, log_level='warning', workers=2)"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    port = free_port()
+    proc = serve_subprocess(db_url, port, timeout=90, workers=2)
     try:
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the two-worker server did not start")
         yield proc, f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
