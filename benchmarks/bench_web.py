@@ -71,15 +71,13 @@ def _process_cpu_seconds(pid: int) -> float:
 
 def _process_tree(pid: int) -> list[int]:
     """The process and all its descendants (Linux /proc): the server's worker processes."""
+    from server_helpers import child_pids
+
     found, todo = [], [pid]
     while todo:
         current = todo.pop()
         found.append(current)
-        try:
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        todo.extend(int(c) for c in children)
+        todo.extend(child_pids(current))
     return found
 
 

@@ -7,12 +7,7 @@ from pathlib import Path
 import pytest
 from web_helpers import PASSWORD, fast_argon2  # noqa: F401  (fixture)
 
-from server_helpers import free_port, serve_subprocess
-
-
-def _children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
+from server_helpers import child_pids, free_port, serve_subprocess
 
 
 @pytest.fixture
@@ -41,7 +36,7 @@ def test_two_worker_processes_share_one_session_store(two_workers):
     proc, base = two_workers
     workers = [
         p
-        for p in _children(proc.pid)
+        for p in child_pids(proc.pid)
         if "multiprocessing.resource_tracker" not in Path(f"/proc/{p}/cmdline").read_text()
     ]
     assert len(workers) >= 2, "serve(workers=2) should run two worker processes"
